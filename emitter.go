@@ -1,0 +1,259 @@
+package xray
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Emitter sends encoded segment documents somewhere: the daemon, a test's
+// memory. Implementations must be safe for concurrent use and must not
+// block in Emit.
+type Emitter interface {
+	// Emit takes one complete JSON segment document (without the daemon
+	// header) and owns it from then on: the recorder does not reuse it.
+	Emit(doc []byte)
+	// Flush returns once every document emitted before the call has been
+	// sent, or ctx is done.
+	Flush(ctx context.Context) error
+}
+
+// Limits of the UDP emitter's queue. A document that does not fit is
+// dropped and counted, so a program whose daemon is gone keeps its memory.
+const (
+	udpQueueLen      = 4096
+	udpQueueMaxBytes = 16 << 20
+	udpIdleTimeout   = 5 * time.Second
+	udpBatchSize     = 64
+	logEvery         = 30 * time.Second
+)
+
+// UDPEmitter sends documents to the X-Ray daemon over UDP, one per
+// datagram, from a goroutine of its own: the caller's Emit only enqueues.
+// The goroutine starts with the first document and exits after a few idle
+// seconds, so an idle program runs none. When the daemon cannot be reached
+// documents are dropped, counted (Dropped) and reported in a log line at
+// most every 30 seconds.
+type UDPEmitter struct {
+	addr   string
+	logger *slog.Logger
+
+	queue  chan emitItem
+	queued atomic.Int64 // bytes in queue
+	// running is true while a sender goroutine owns conn; the CAS on it
+	// hands conn from one sender goroutine to the next.
+	running atomic.Bool
+	closed  atomic.Bool
+	done    chan struct{} // closed when Close has stopped the sender
+
+	sent, dropped atomic.Uint64
+	lastLog       atomic.Int64
+
+	conn      *net.UDPConn // owned by the sender goroutine
+	dialAfter time.Time    // owned by the sender goroutine
+	scratch   []byte       // owned by the sender goroutine
+	closeOnce sync.Once
+}
+
+type emitItem struct {
+	doc  []byte
+	done chan struct{} // flush marker when non-nil
+	stop bool
+}
+
+// NewUDPEmitter returns an emitter that sends to addr (host:port). Nothing
+// is resolved or dialled until the first document. A nil logger means
+// slog.Default().
+func NewUDPEmitter(addr string, logger *slog.Logger) *UDPEmitter {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &UDPEmitter{
+		addr:   addr,
+		logger: logger,
+		queue:  make(chan emitItem, udpQueueLen),
+		done:   make(chan struct{}),
+	}
+}
+
+// Sent returns the number of documents written to the socket.
+func (e *UDPEmitter) Sent() uint64 { return e.sent.Load() }
+
+// Dropped returns the number of documents lost: queue full, daemon
+// unreachable or emitter closed.
+func (e *UDPEmitter) Dropped() uint64 { return e.dropped.Load() }
+
+// Emit enqueues doc without blocking.
+func (e *UDPEmitter) Emit(doc []byte) {
+	if e.closed.Load() || len(doc) == 0 {
+		e.drop(doc, "emitter closed")
+		return
+	}
+	n := int64(len(doc))
+	if e.queued.Add(n) > udpQueueMaxBytes {
+		e.queued.Add(-n)
+		e.drop(doc, "queue full")
+		return
+	}
+	select {
+	case e.queue <- emitItem{doc: doc}:
+		e.wake()
+	default:
+		e.queued.Add(-n)
+		e.drop(doc, "queue full")
+	}
+}
+
+func (e *UDPEmitter) wake() {
+	if !e.running.Load() && e.running.CompareAndSwap(false, true) {
+		go e.run()
+	}
+}
+
+// Flush waits until every document emitted before the call has been
+// written to the socket (or dropped), or ctx is done.
+func (e *UDPEmitter) Flush(ctx context.Context) error {
+	if e.closed.Load() {
+		return nil
+	}
+	done := make(chan struct{})
+	select {
+	case e.queue <- emitItem{done: done}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	e.wake()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close sends what is queued, stops the sender goroutine and closes the
+// socket. Documents emitted afterwards are dropped.
+func (e *UDPEmitter) Close(ctx context.Context) error {
+	var err error
+	e.closeOnce.Do(func() {
+		err = e.Flush(ctx)
+		e.closed.Store(true)
+		select {
+		case e.queue <- emitItem{stop: true}:
+		case <-ctx.Done():
+			err = errors.Join(err, ctx.Err())
+			return
+		}
+		e.wake()
+		select {
+		case <-e.done:
+		case <-ctx.Done():
+			err = errors.Join(err, ctx.Err())
+		}
+	})
+	return err
+}
+
+func (e *UDPEmitter) run() {
+	idle := time.NewTimer(udpIdleTimeout)
+	defer idle.Stop()
+	var batch [udpBatchSize]emitItem
+	for {
+		select {
+		case it := <-e.queue:
+			batch[0] = it
+			n := 1
+		drain:
+			for n < len(batch) {
+				select {
+				case it := <-e.queue:
+					batch[n] = it
+					n++
+				default:
+					break drain
+				}
+			}
+			if e.handle(batch[:n]) {
+				return
+			}
+			clear(batch[:n])
+			idle.Reset(udpIdleTimeout)
+		case <-idle.C:
+			e.running.Store(false)
+			// A document enqueued after the timer fired but before
+			// running was cleared saw running=true and started nobody.
+			if len(e.queue) == 0 || !e.running.CompareAndSwap(false, true) {
+				return
+			}
+			idle.Reset(udpIdleTimeout)
+		}
+	}
+}
+
+// handle sends a batch in order; it returns true when told to stop.
+func (e *UDPEmitter) handle(items []emitItem) bool {
+	for _, it := range items {
+		switch {
+		case it.stop:
+			if e.conn != nil {
+				e.conn.Close()
+				e.conn = nil
+			}
+			close(e.done)
+			return true
+		case it.done != nil:
+			close(it.done)
+		default:
+			e.queued.Add(-int64(len(it.doc)))
+			e.send(it.doc)
+		}
+	}
+	return false
+}
+
+func (e *UDPEmitter) send(doc []byte) {
+	defer putBuffer(doc)
+	if e.conn == nil && !e.dial() {
+		e.drop(nil, "daemon address cannot be resolved")
+		return
+	}
+	e.scratch = append(append(e.scratch[:0], DaemonHeader...), doc...)
+	if _, err := e.conn.Write(e.scratch); err != nil {
+		e.drop(nil, err.Error())
+		return
+	}
+	e.sent.Add(1)
+}
+
+func (e *UDPEmitter) dial() bool {
+	if time.Now().Before(e.dialAfter) {
+		return false
+	}
+	raddr, err := net.ResolveUDPAddr("udp", e.addr)
+	if err == nil {
+		e.conn, err = net.DialUDP("udp", nil, raddr)
+	}
+	if err != nil {
+		e.dialAfter = time.Now().Add(time.Second)
+		e.conn = nil
+		return false
+	}
+	return true
+}
+
+func (e *UDPEmitter) drop(doc []byte, why string) {
+	if doc != nil {
+		putBuffer(doc)
+	}
+	n := e.dropped.Add(1)
+	now := time.Now().UnixNano()
+	last := e.lastLog.Load()
+	if now-last < int64(logEvery) || !e.lastLog.CompareAndSwap(last, now) {
+		return
+	}
+	e.logger.Warn("xray: segment documents dropped", "daemon", e.addr, "reason", why, "dropped_total", n)
+}

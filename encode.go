@@ -1,0 +1,501 @@
+package xray
+
+import (
+	"math"
+	"runtime"
+	"strconv"
+
+	"github.com/openxray/xray/internal/jsonx"
+)
+
+// DaemonHeader starts every datagram sent to the daemon, before the document.
+const DaemonHeader = "{\"format\":\"json\",\"version\":1}\n"
+
+// MaxDocumentSize is the largest document sent: a UDP datagram over IPv4
+// carries at most 65,507 bytes, header included.
+const MaxDocumentSize = 65507 - len(DaemonHeader)
+
+// Limits applied when a lone entity is still too large to send.
+const truncatedQueryLen = 1000
+
+// docs collects the documents produced while the tree lock is held, to be
+// handed to the emitter after it is released.
+type docs struct {
+	n      int
+	inline [2][]byte
+	more   [][]byte
+}
+
+func (d *docs) add(b []byte) {
+	if d.n < len(d.inline) {
+		d.inline[d.n] = b
+	} else {
+		d.more = append(d.more, b)
+	}
+	d.n++
+}
+
+func (d *docs) emit(r *Recorder) {
+	for i := 0; i < d.n; i++ {
+		if i < len(d.inline) {
+			r.emitter.Emit(d.inline[i])
+		} else {
+			r.emitter.Emit(d.more[i-len(d.inline)])
+		}
+	}
+}
+
+// emitTree encodes e with its closed subsegments as one document and marks
+// them sent. A document over MaxDocumentSize is split: the closed
+// subsegments go as their own documents, and an entity still too large
+// alone is truncated. Holds root.mu.
+func (r *Recorder) emitTree(e *Segment, out *docs) {
+	buf := r.appendEntity(getBuffer(), e, e.parent != nil, true)
+	if len(buf) > MaxDocumentSize {
+		for _, c := range e.children {
+			if c.closed && !c.emitted {
+				r.emitTree(c, out)
+			}
+		}
+		buf = r.appendEntity(buf[:0], e, e.parent != nil, false)
+		if len(buf) > MaxDocumentSize {
+			buf = r.appendTruncated(buf[:0], e)
+		}
+	}
+	out.add(buf)
+	r.markEmitted(e)
+}
+
+func (r *Recorder) markEmitted(e *Segment) {
+	e.emitted = true
+	if e.counted {
+		e.counted = false
+		e.root.waiting--
+	}
+	for _, c := range e.children {
+		if c.closed && !c.emitted {
+			r.markEmitted(c)
+		}
+	}
+	// Open children are on their own now: each is sent when it closes.
+	clear(e.children)
+	e.children = nil
+}
+
+// streamClosed sends every closed subtree under e, an open entity, ahead
+// of it, so a long-running segment's memory stays bounded. Holds root.mu.
+func (r *Recorder) streamClosed(e *Segment, out *docs) {
+	kept := e.children[:0]
+	for _, c := range e.children {
+		switch {
+		case c.emitted:
+		case c.closed:
+			r.emitTree(c, out)
+		default:
+			r.streamClosed(c, out)
+			kept = append(kept, c)
+		}
+	}
+	clear(e.children[len(kept):])
+	e.children = kept
+}
+
+// appendTruncated encodes e without what can be large: metadata goes, the
+// query text and exceptions are cut, and metadata "openxray" records that
+// the entity was truncated.
+func (r *Recorder) appendTruncated(dst []byte, e *Segment) []byte {
+	x := e.ext()
+	x.truncated = true
+	x.metadata = nil
+	if e.sql != nil && len(e.sql.SanitizedQuery) > truncatedQueryLen {
+		sql := *e.sql
+		sql.SanitizedQuery = truncateRunes(sql.SanitizedQuery, truncatedQueryLen) + "..."
+		e.sql = &sql
+	}
+	if c := x.cause; c != nil && len(c.exceptions) > 1 {
+		c.skipped += len(c.exceptions) - 1
+		c.exceptions = c.exceptions[:1]
+	}
+	dst = r.appendEntity(dst, e, e.parent != nil, false)
+	if len(dst) <= MaxDocumentSize {
+		return dst
+	}
+	// Still too large: annotations, aws fields and causes are user data of
+	// unbounded count; keep only identity and timing.
+	x.annotations, x.aws, x.cause, x.http = nil, nil, nil, nil
+	e.sql = nil
+	return r.appendEntity(dst[:0], e, e.parent != nil, false)
+}
+
+// appendEntity appends e as a JSON object. independent adds the fields a
+// subsegment sent on its own needs (type, trace_id, parent_id); children
+// includes the closed, unsent subsegments.
+func (r *Recorder) appendEntity(dst []byte, e *Segment, independent, children bool) []byte {
+	root := e.root
+	dst = append(dst, `{"name":`...)
+	dst = jsonx.String(dst, e.name)
+	dst = append(dst, `,"id":"`...)
+	dst = append(dst, e.id[:]...)
+	dst = append(dst, '"')
+	if e.parent == nil || independent {
+		dst = append(dst, `,"trace_id":"`...)
+		dst = append(dst, root.traceID[:]...)
+		dst = append(dst, '"')
+	}
+	if e.parent != nil && independent {
+		dst = append(dst, `,"parent_id":"`...)
+		dst = append(dst, e.parent.id[:]...)
+		dst = append(dst, `","type":"subsegment"`...)
+	} else if e.parent == nil && !root.parentID.isZero() {
+		dst = append(dst, `,"parent_id":"`...)
+		dst = append(dst, root.parentID[:]...)
+		dst = append(dst, '"')
+	}
+	dst = append(dst, `,"start_time":`...)
+	dst = jsonx.Time(dst, e.start)
+	if e.closed {
+		dst = append(dst, `,"end_time":`...)
+		dst = jsonx.Time(dst, e.end)
+	} else {
+		dst = append(dst, `,"in_progress":true`...)
+	}
+	if e.namespace != "" {
+		dst = append(dst, `,"namespace":`...)
+		dst = jsonx.String(dst, e.namespace)
+	}
+	if e.flags&flagFault != 0 {
+		dst = append(dst, `,"fault":true`...)
+	}
+	if e.flags&flagError != 0 {
+		dst = append(dst, `,"error":true`...)
+	}
+	if e.flags&flagThrottle != 0 {
+		dst = append(dst, `,"throttle":true`...)
+	}
+	x := e.x
+	if x != nil {
+		if x.user != "" && e.parent == nil {
+			dst = append(dst, `,"user":`...)
+			dst = jsonx.String(dst, x.user)
+		}
+		if x.origin != "" && e.parent == nil {
+			dst = append(dst, `,"origin":`...)
+			dst = jsonx.String(dst, x.origin)
+		}
+		if x.http != nil {
+			dst = appendHTTP(dst, x.http)
+		}
+	}
+	dst = r.appendAWS(dst, e)
+	if e.parent == nil {
+		dst = append(dst, ',')
+		dst = append(dst, r.serviceFields...)
+	}
+	if e.sql != nil {
+		dst = appendSQL(dst, e.sql)
+	}
+	if x != nil {
+		if len(x.annotations) > 0 {
+			dst = appendAnnotations(dst, x.annotations)
+		}
+		if len(x.metadata) > 0 || x.truncated {
+			dst = appendMetadata(dst, x.metadata, x.truncated)
+		}
+		if x.cause != nil && (len(x.cause.exceptions) > 0) {
+			dst = r.appendCause(dst, x.cause)
+		}
+	}
+	if children {
+		first := true
+		for _, c := range e.children {
+			if !c.closed || c.emitted {
+				continue
+			}
+			if first {
+				dst = append(dst, `,"subsegments":[`...)
+				first = false
+			} else {
+				dst = append(dst, ',')
+			}
+			dst = r.appendEntity(dst, c, false, true)
+		}
+		if !first {
+			dst = append(dst, ']')
+		}
+	}
+	return append(dst, '}')
+}
+
+func (r *Recorder) appendAWS(dst []byte, e *Segment) []byte {
+	var fields []rawField
+	if e.x != nil {
+		fields = e.x.aws
+	}
+	isSegment := e.parent == nil
+	if len(fields) == 0 && !isSegment {
+		return dst
+	}
+	dst = append(dst, `,"aws":{`...)
+	for i, f := range fields {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = jsonx.String(dst, f.key)
+		dst = append(dst, ':')
+		dst = append(dst, f.raw...)
+	}
+	if isSegment {
+		if len(fields) > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"xray":{`...)
+		dst = append(dst, r.sdkFields...)
+		if e.rule != "" {
+			dst = append(dst, `,"sampling_rule_name":`...)
+			dst = jsonx.String(dst, e.rule)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, '}')
+}
+
+func appendHTTP(dst []byte, h *HTTP) []byte {
+	dst = append(dst, `,"http":{`...)
+	rq := &h.Request
+	mark := len(dst)
+	dst = append(dst, `"request":{`...)
+	n := 0
+	field := func(name, v string) {
+		if v == "" {
+			return
+		}
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '"')
+		dst = append(dst, name...)
+		dst = append(dst, `":`...)
+		dst = jsonx.String(dst, v)
+		n++
+	}
+	field("method", rq.Method)
+	field("url", rq.URL)
+	field("user_agent", rq.UserAgent)
+	field("client_ip", rq.ClientIP)
+	if rq.XForwardedFor {
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"x_forwarded_for":true`...)
+		n++
+	}
+	if rq.Traced {
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"traced":true`...)
+		n++
+	}
+	if n == 0 {
+		dst = dst[:mark]
+	} else {
+		dst = append(dst, '}')
+	}
+	rs := &h.Response
+	if rs.Status != 0 || rs.ContentLength != 0 {
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"response":{`...)
+		sep := false
+		if rs.Status != 0 {
+			dst = append(dst, `"status":`...)
+			dst = strconv.AppendInt(dst, int64(rs.Status), 10)
+			sep = true
+		}
+		if rs.ContentLength != 0 {
+			if sep {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `"content_length":`...)
+			dst = strconv.AppendInt(dst, rs.ContentLength, 10)
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, '}')
+}
+
+func appendSQL(dst []byte, q *SQL) []byte {
+	dst = append(dst, `,"sql":{`...)
+	n := 0
+	field := func(name, v string) {
+		if v == "" {
+			return
+		}
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '"')
+		dst = append(dst, name...)
+		dst = append(dst, `":`...)
+		dst = jsonx.String(dst, v)
+		n++
+	}
+	field("url", q.URL)
+	field("connection_string", q.ConnectionString)
+	field("sanitized_query", q.SanitizedQuery)
+	field("database_type", q.DatabaseType)
+	field("database_version", q.DatabaseVersion)
+	field("driver_version", q.DriverVersion)
+	field("user", q.User)
+	field("preparation", q.Preparation)
+	return append(dst, '}')
+}
+
+func appendAnnotations(dst []byte, as []annotation) []byte {
+	dst = append(dst, `,"annotations":{`...)
+	for i := range as {
+		a := &as[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = jsonx.String(dst, a.key)
+		dst = append(dst, ':')
+		switch a.kind {
+		case annString:
+			dst = jsonx.StringLimit(dst, a.str, maxAnnotationValue)
+		case annBool:
+			dst = strconv.AppendBool(dst, a.num != 0)
+		case annInt:
+			dst = strconv.AppendInt(dst, int64(a.num), 10)
+		case annUint:
+			dst = strconv.AppendUint(dst, a.num, 10)
+		case annFloat:
+			dst = jsonx.Float(dst, math.Float64frombits(a.num))
+		}
+	}
+	return append(dst, '}')
+}
+
+func appendMetadata(dst []byte, ns []metaNamespace, truncated bool) []byte {
+	dst = append(dst, `,"metadata":{`...)
+	for i := range ns {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = jsonx.String(dst, ns[i].name)
+		dst = append(dst, ":{"...)
+		for j, f := range ns[i].fields {
+			if j > 0 {
+				dst = append(dst, ',')
+			}
+			dst = jsonx.String(dst, f.key)
+			dst = append(dst, ':')
+			dst = append(dst, f.raw...)
+		}
+		dst = append(dst, '}')
+	}
+	if truncated {
+		if len(ns) > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `"openxray":{"truncated":true}`...)
+	}
+	return append(dst, '}')
+}
+
+func (r *Recorder) appendCause(dst []byte, c *cause) []byte {
+	dst = append(dst, `,"cause":{"working_directory":`...)
+	dst = jsonx.String(dst, r.workingDir)
+	dst = append(dst, `,"exceptions":[`...)
+	for i := range c.exceptions {
+		ex := &c.exceptions[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"id":"`...)
+		dst = append(dst, ex.id[:]...)
+		dst = append(dst, `","type":`...)
+		dst = jsonx.String(dst, ex.typ)
+		dst = append(dst, `,"message":`...)
+		dst = jsonx.StringLimit(dst, ex.message, 4096)
+		if ex.remote {
+			dst = append(dst, `,"remote":true`...)
+		}
+		if !ex.cause.isZero() {
+			dst = append(dst, `,"cause":"`...)
+			dst = append(dst, ex.cause[:]...)
+			dst = append(dst, '"')
+		}
+		if i == 0 && c.skipped > 0 {
+			dst = append(dst, `,"skipped":`...)
+			dst = strconv.AppendInt(dst, int64(c.skipped), 10)
+		}
+		if len(ex.stack) > 0 {
+			dst = appendStack(dst, ex.stack)
+			if ex.truncated > 0 {
+				dst = append(dst, `,"truncated":`...)
+				dst = strconv.AppendInt(dst, int64(ex.truncated), 10)
+			}
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, "]}"...)
+}
+
+func appendStack(dst []byte, pcs []uintptr) []byte {
+	dst = append(dst, `,"stack":[`...)
+	frames := runtime.CallersFrames(pcs)
+	first := true
+	leading := true // skip the SDK's own frames above the user's call
+	for {
+		f, more := frames.Next()
+		if leading && sdkFunction(f.Function) && more {
+			continue
+		}
+		leading = false
+		if f.Function != "" || f.File != "" {
+			if !first {
+				dst = append(dst, ',')
+			}
+			first = false
+			dst = append(dst, `{"path":`...)
+			dst = jsonx.String(dst, f.File)
+			dst = append(dst, `,"line":`...)
+			dst = strconv.AppendInt(dst, int64(f.Line), 10)
+			dst = append(dst, `,"label":`...)
+			dst = jsonx.String(dst, f.Function)
+			dst = append(dst, '}')
+		}
+		if !more {
+			break
+		}
+	}
+	return append(dst, ']')
+}
+
+// Buffers are recycled through a bounded free list; a channel of slices
+// costs no allocation per Get or Put, unlike a sync.Pool of slices.
+var freeBuffers = make(chan []byte, 64)
+
+const maxPooledBuffer = 64 << 10
+
+func getBuffer() []byte {
+	select {
+	case b := <-freeBuffers:
+		return b[:0]
+	default:
+		return make([]byte, 0, 2048)
+	}
+}
+
+// putBuffer recycles b; the caller must not use it afterwards.
+func putBuffer(b []byte) {
+	if cap(b) > maxPooledBuffer || cap(b) == 0 {
+		return
+	}
+	select {
+	case freeBuffers <- b:
+	default:
+	}
+}

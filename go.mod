@@ -1,0 +1,3 @@
+module github.com/openxray/xray
+
+go 1.24

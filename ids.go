@@ -1,0 +1,68 @@
+package xray
+
+import (
+	"math/rand/v2"
+	"time"
+)
+
+const hexDigits = "0123456789abcdef"
+
+// traceID is an X-Ray trace ID in its text form: 1-<8 hex>-<24 hex>.
+// Kept as an array so that starting a segment does not allocate it.
+type traceID [35]byte
+
+// entityID is a segment or subsegment ID: 16 lower-case hex digits.
+type entityID [16]byte
+
+// newTraceID makes a trace ID for a trace starting at now. The random part
+// comes from the runtime's ChaCha8 generator (math/rand/v2), which is seeded
+// from the operating system, safe for concurrent use and does not lock.
+func newTraceID(now time.Time) traceID {
+	var t traceID
+	t[0], t[1], t[10] = '1', '-', '-'
+	putHex(t[2:10], uint64(uint32(now.Unix())), 8)
+	putHex(t[11:27], rand.Uint64(), 16)
+	putHex(t[27:35], uint64(rand.Uint32()), 8)
+	return t
+}
+
+func newEntityID() entityID {
+	var id entityID
+	putHex(id[:], rand.Uint64(), 16)
+	return id
+}
+
+func putHex(dst []byte, v uint64, digits int) {
+	for i := digits - 1; i >= 0; i-- {
+		dst[i] = hexDigits[v&0xf]
+		v >>= 4
+	}
+}
+
+func (t *traceID) String() string   { return string(t[:]) }
+func (id *entityID) String() string { return string(id[:]) }
+func (id *entityID) isZero() bool   { return id[0] == 0 }
+
+// parseEntityID copies a 16-hex-digit ID, lower-casing it. The caller has
+// validated it (header.ValidEntityID).
+func parseEntityID(s string) (id entityID) {
+	for i := range id {
+		c := s[i]
+		if 'A' <= c && c <= 'F' {
+			c += 'a' - 'A'
+		}
+		id[i] = c
+	}
+	return id
+}
+
+func parseTraceID(s string) (t traceID) {
+	for i := range t {
+		c := s[i]
+		if 'A' <= c && c <= 'F' {
+			c += 'a' - 'A'
+		}
+		t[i] = c
+	}
+	return t
+}

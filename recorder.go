@@ -1,0 +1,500 @@
+package xray
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/openxray/xray/header"
+	"github.com/openxray/xray/internal/daemonaddr"
+	"github.com/openxray/xray/internal/jsonx"
+	"github.com/openxray/xray/sampling"
+)
+
+// SDKName and SDKVersion are written to every segment as aws.xray.sdk and
+// aws.xray.sdk_version.
+const (
+	SDKName    = "OpenXRay for Go"
+	SDKVersion = "0.1.0"
+)
+
+// Defaults of Config.
+const (
+	DefaultStreamingThreshold = 20
+	DefaultMaxStackDepth      = 32
+)
+
+// Config configures a Recorder. The zero value is valid: it sends to the
+// daemon at 127.0.0.1:2000 and samples one request per second and five
+// percent of the rest.
+//
+// The AWS_XRAY_* environment variables are read once, when the recorder is
+// made, and take precedence over the fields they correspond to, as in the
+// AWS X-Ray SDKs, so operators can redirect a deployed program:
+//
+//   - AWS_XRAY_DAEMON_ADDRESS: DaemonAddr, "host:port" or
+//     "tcp:host:port udp:host:port";
+//   - AWS_XRAY_CONTEXT_MISSING: ContextMissingStrategy, one of LOG_ERROR
+//     (the default), RUNTIME_ERROR or IGNORE_ERROR;
+//   - AWS_XRAY_TRACING_NAME: the name of every segment;
+//   - AWS_XRAY_SDK_DISABLED=true or AWS_XRAY_SDK_ENABLED=false: Disabled.
+type Config struct {
+	// DaemonAddr is where the X-Ray daemon (or the CloudWatch agent, or an
+	// OpenTelemetry collector with the awsxray receiver) listens.
+	DaemonAddr string
+	// ServiceVersion is recorded on segments as service.version.
+	ServiceVersion string
+	// SamplingStrategy decides which segments are recorded; nil means
+	// sampling.NewLocalizedStrategy().
+	SamplingStrategy sampling.Strategy
+	// ContextMissingStrategy is told about calls made without a segment;
+	// nil means NewLogErrorStrategy(Logger).
+	ContextMissingStrategy ContextMissingStrategy
+	// StreamingThreshold is the number of closed subsegments a segment
+	// holds before they are sent ahead of the segment. Zero means
+	// DefaultStreamingThreshold; negative turns streaming off.
+	StreamingThreshold int
+	// MaxStackDepth is the number of frames recorded with an error. Zero
+	// means DefaultMaxStackDepth; negative records no stack.
+	MaxStackDepth int
+	// Emitter receives the encoded documents; nil means a UDPEmitter to
+	// DaemonAddr.
+	Emitter Emitter
+	// Logger receives the SDK's own warnings; nil means slog.Default().
+	Logger *slog.Logger
+	// Disabled turns every call into a no-op.
+	Disabled bool
+}
+
+// Recorder records segments and sends them to an Emitter. Most programs
+// use the default recorder through the package-level functions; New makes
+// independent ones. A subsegment is always recorded by its segment's
+// recorder. A Recorder is safe for concurrent use.
+type Recorder struct {
+	emitter            Emitter
+	sampler            sampling.Strategy
+	ctxMissing         ContextMissingStrategy
+	logger             *slog.Logger
+	streamingThreshold int
+	maxStackDepth      int
+	tracingName        string
+	disabled           bool
+	workingDir         string
+	udp                *UDPEmitter // the emitter, when it is ours
+
+	// Pre-encoded fields that are the same in every segment.
+	sdkFields     []byte // "sdk":"…","sdk_version":"…"
+	serviceFields []byte // "service":{…}
+
+	closeOnce sync.Once
+}
+
+// New makes a recorder from cfg and the AWS_XRAY_* environment variables.
+func New(cfg Config) (*Recorder, error) {
+	return newRecorder(cfg, os.Getenv)
+}
+
+func newRecorder(cfg Config, getenv func(string) string) (*Recorder, error) {
+	r := &Recorder{
+		sampler:            cfg.SamplingStrategy,
+		ctxMissing:         cfg.ContextMissingStrategy,
+		logger:             cfg.Logger,
+		streamingThreshold: cfg.StreamingThreshold,
+		maxStackDepth:      cfg.MaxStackDepth,
+		disabled:           cfg.Disabled,
+		tracingName:        strings.TrimSpace(getenv("AWS_XRAY_TRACING_NAME")),
+	}
+	if r.logger == nil {
+		r.logger = slog.Default()
+	}
+	if v := getenv("AWS_XRAY_SDK_DISABLED"); v != "" {
+		if b, err := strconv.ParseBool(v); err == nil {
+			r.disabled = r.disabled || b
+		}
+	}
+	if v := getenv("AWS_XRAY_SDK_ENABLED"); v != "" {
+		if b, err := strconv.ParseBool(v); err == nil && !b {
+			r.disabled = true
+		}
+	}
+	if v := getenv("AWS_XRAY_CONTEXT_MISSING"); v != "" || r.ctxMissing == nil {
+		s, err := contextMissingStrategy(v, r.logger)
+		if err != nil {
+			return nil, err
+		}
+		r.ctxMissing = s
+	}
+	if r.disabled {
+		return r, nil
+	}
+	addr := cfg.DaemonAddr
+	if v := getenv("AWS_XRAY_DAEMON_ADDRESS"); v != "" {
+		addr = v
+	}
+	daemon, err := daemonaddr.Parse(addr)
+	if err != nil {
+		return nil, fmt.Errorf("xray: %w", err)
+	}
+	if r.sampler == nil {
+		r.sampler = sampling.NewLocalizedStrategy()
+	}
+	switch {
+	case r.streamingThreshold == 0:
+		r.streamingThreshold = DefaultStreamingThreshold
+	case r.streamingThreshold < 0:
+		r.streamingThreshold = 0
+	}
+	switch {
+	case r.maxStackDepth == 0:
+		r.maxStackDepth = DefaultMaxStackDepth
+	case r.maxStackDepth < 0:
+		r.maxStackDepth = 0
+	}
+	r.emitter = cfg.Emitter
+	if r.emitter == nil {
+		r.udp = NewUDPEmitter(daemon.UDP, r.logger)
+		r.emitter = r.udp
+	}
+	r.workingDir, _ = os.Getwd()
+
+	var b []byte
+	b = append(b, `"sdk":`...)
+	b = jsonx.String(b, SDKName)
+	b = append(b, `,"sdk_version":`...)
+	b = jsonx.String(b, SDKVersion)
+	r.sdkFields = b
+	b = nil
+	b = append(b, `"service":{`...)
+	if cfg.ServiceVersion != "" {
+		b = append(b, `"version":`...)
+		b = jsonx.String(b, cfg.ServiceVersion)
+		b = append(b, ',')
+	}
+	b = append(b, `"runtime":"go","runtime_version":`...)
+	b = jsonx.String(b, runtime.Version())
+	b = append(b, '}')
+	r.serviceFields = b
+	return r, nil
+}
+
+var defaultRecorder atomic.Pointer[Recorder]
+var defaultInit sync.Mutex
+
+// Default returns the recorder used by the package-level functions, making
+// it from the environment on first use.
+func Default() *Recorder {
+	if r := defaultRecorder.Load(); r != nil {
+		return r
+	}
+	defaultInit.Lock()
+	defer defaultInit.Unlock()
+	if r := defaultRecorder.Load(); r != nil {
+		return r
+	}
+	r, err := New(Config{})
+	if err != nil {
+		// A bad environment variable: report it and record with the
+		// built-in defaults rather than break the program.
+		slog.Default().Error("xray: configuration from the environment", "err", err)
+		r, _ = newRecorder(Config{}, func(string) string { return "" })
+	}
+	defaultRecorder.Store(r)
+	return r
+}
+
+// Configure replaces the default recorder with one made from cfg. Segments
+// begun before keep the recorder they were begun with.
+func Configure(cfg Config) error {
+	r, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	defaultInit.Lock()
+	defaultRecorder.Store(r)
+	defaultInit.Unlock()
+	return nil
+}
+
+// SetDefault makes r the recorder of the package-level functions.
+func SetDefault(r *Recorder) {
+	if r == nil {
+		return
+	}
+	defaultInit.Lock()
+	defaultRecorder.Store(r)
+	defaultInit.Unlock()
+}
+
+// Emitter returns the recorder's emitter.
+func (r *Recorder) Emitter() Emitter { return r.emitter }
+
+// Flush waits until every document of the segments closed so far has been
+// handed to the network, or ctx is done. Call it before a short-lived
+// program (a Lambda handler, a CLI) returns.
+func (r *Recorder) Flush(ctx context.Context) error {
+	if r.disabled || r.emitter == nil {
+		return nil
+	}
+	return r.emitter.Flush(ctx)
+}
+
+// Close flushes and stops the recorder's emitter. Segments closed after
+// Close are dropped.
+func (r *Recorder) Close(ctx context.Context) error {
+	var err error
+	r.closeOnce.Do(func() {
+		if r.disabled || r.emitter == nil {
+			return
+		}
+		err = r.emitter.Flush(ctx)
+		if c, ok := r.emitter.(interface{ Close(context.Context) error }); ok {
+			err = errors.Join(err, c.Close(ctx))
+		}
+	})
+	return err
+}
+
+// SegmentOption configures BeginSegment.
+type SegmentOption func(*segmentOptions)
+
+type segmentOptions struct {
+	header     *header.Header
+	request    sampling.Request
+	hasRequest bool
+}
+
+// WithTraceHeader continues the trace of an incoming X-Amzn-Trace-Id
+// header: its Root becomes the trace ID, its Parent the segment's parent
+// and its Sampled=1 or Sampled=0 the sampling decision. With Sampled=? or
+// no decision, the recorder's strategy decides.
+func WithTraceHeader(h *header.Header) SegmentOption {
+	return func(o *segmentOptions) { o.header = h }
+}
+
+// WithSamplingRequest gives the sampling strategy the request's host,
+// method and path, so rules by URL apply.
+func WithSamplingRequest(r sampling.Request) SegmentOption {
+	return func(o *segmentOptions) { o.request, o.hasRequest = r, true }
+}
+
+// BeginSegment begins a segment with the default recorder.
+// See (*Recorder).BeginSegment.
+func BeginSegment(ctx context.Context, name string, opts ...SegmentOption) (context.Context, *Segment) {
+	return Default().BeginSegment(ctx, name, opts...)
+}
+
+// BeginSegment begins a segment, the record of the work one service does
+// for one request, and returns a context carrying it. The sampling strategy
+// (or an upstream decision given WithTraceHeader) decides whether it is
+// recorded; an unsampled segment records nothing but still has a trace ID
+// to propagate. Close it when the work is done. AWS_XRAY_TRACING_NAME, when
+// set, replaces name.
+func (r *Recorder) BeginSegment(ctx context.Context, name string, opts ...SegmentOption) (context.Context, *Segment) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if r.disabled {
+		return ctx, nil
+	}
+	var o segmentOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if r.tracingName != "" {
+		name = r.tracingName
+	}
+	now := time.Now()
+	c := &entityCtx{Context: ctx}
+	s := &c.seg
+	s.root, s.rec = s, r
+	s.id = newEntityID()
+	s.start = now.UnixNano()
+	s.name = sanitizeName(name)
+
+	decided := false
+	if h := o.header; h != nil && header.ValidTraceID(h.TraceID) {
+		s.traceID = parseTraceID(h.TraceID)
+		if header.ValidEntityID(h.ParentID) {
+			s.parentID = parseEntityID(h.ParentID)
+		}
+		s.addl = h.AdditionalData
+		switch h.SamplingDecision {
+		case header.Sampled:
+			s.sampled, decided = true, true
+		case header.NotSampled:
+			decided = true
+		}
+	} else {
+		s.traceID = newTraceID(now)
+	}
+	if !decided {
+		req := o.request
+		if req.ServiceName == "" {
+			req.ServiceName = s.name
+		}
+		d := r.sampler.ShouldTrace(req)
+		s.sampled, s.rule = d.Sample, d.Rule
+	}
+	return c, s
+}
+
+// BeginSubsegment begins a subsegment of the segment or subsegment in ctx.
+// Without one, the context-missing strategy is told and the returned
+// subsegment is nil (its methods do nothing). In an unsampled segment it
+// returns ctx and nil at no cost.
+func BeginSubsegment(ctx context.Context, name string) (context.Context, *Segment) {
+	parent := GetSegment(ctx)
+	if parent == nil {
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		Default().contextMissing("BeginSubsegment " + name)
+		return ctx, nil
+	}
+	return parent.beginSubsegment(ctx, name)
+}
+
+// BeginSubsegment is the package-level BeginSubsegment, with r's
+// context-missing strategy.
+func (r *Recorder) BeginSubsegment(ctx context.Context, name string) (context.Context, *Segment) {
+	parent := GetSegment(ctx)
+	if parent == nil {
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		r.contextMissing("BeginSubsegment " + name)
+		return ctx, nil
+	}
+	return parent.beginSubsegment(ctx, name)
+}
+
+// BeginSubsegment begins a subsegment of s. ctx should be a context that
+// carries s (or one derived from it); the returned context carries the
+// subsegment.
+func (s *Segment) BeginSubsegment(ctx context.Context, name string) (context.Context, *Segment) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if !s.active() {
+		return ctx, nil
+	}
+	return s.beginSubsegment(ctx, name)
+}
+
+func (parent *Segment) beginSubsegment(ctx context.Context, name string) (context.Context, *Segment) {
+	if !parent.sampled {
+		return ctx, nil
+	}
+	root := parent.root
+	c := &entityCtx{Context: ctx}
+	s := &c.seg
+	s.root, s.parent, s.rec = root, parent, parent.rec
+	s.id = newEntityID()
+	s.name = sanitizeName(name)
+	s.sampled = true
+	s.start = time.Now().UnixNano()
+	root.mu.Lock()
+	if !parent.emitted {
+		parent.children = append(parent.children, s)
+	}
+	root.mu.Unlock()
+	return c, s
+}
+
+func (r *Recorder) contextMissing(what string) {
+	if r.ctxMissing != nil && !r.disabled {
+		r.ctxMissing.ContextMissing(what)
+	}
+}
+
+// Capture runs fn in a new subsegment of the segment in ctx and returns
+// fn's error, which is recorded on the subsegment. A panic in fn is
+// recorded as a fault with its stack and then continues. Without a segment
+// in ctx, fn still runs.
+func Capture(ctx context.Context, name string, fn func(context.Context) error) (err error) {
+	ctx, sub := BeginSubsegment(ctx, name)
+	return sub.run(ctx, fn)
+}
+
+// Capture is the package-level Capture with r's context-missing strategy.
+func (r *Recorder) Capture(ctx context.Context, name string, fn func(context.Context) error) error {
+	ctx, sub := r.BeginSubsegment(ctx, name)
+	return sub.run(ctx, fn)
+}
+
+// CaptureAsync runs fn in a new goroutine, in a subsegment begun before the
+// goroutine starts.
+func CaptureAsync(ctx context.Context, name string, fn func(context.Context) error) {
+	ctx, sub := BeginSubsegment(ctx, name)
+	go sub.run(ctx, fn)
+}
+
+// CaptureAsync is the package-level CaptureAsync with r's context-missing
+// strategy.
+func (r *Recorder) CaptureAsync(ctx context.Context, name string, fn func(context.Context) error) {
+	ctx, sub := r.BeginSubsegment(ctx, name)
+	go sub.run(ctx, fn)
+}
+
+func (s *Segment) run(ctx context.Context, fn func(context.Context) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.RecordPanic(p)
+			s.Close(nil)
+			panic(p)
+		}
+	}()
+	err = fn(ctx)
+	s.Close(err)
+	return err
+}
+
+// Flush flushes the default recorder. See (*Recorder).Flush.
+func Flush(ctx context.Context) error { return Default().Flush(ctx) }
+
+// AddAnnotation adds an annotation to the segment or subsegment in ctx.
+// See (*Segment).AddAnnotation.
+func AddAnnotation(ctx context.Context, key string, value any) error {
+	s := GetSegment(ctx)
+	if s == nil {
+		Default().contextMissing("AddAnnotation " + key)
+		return nil
+	}
+	return s.AddAnnotation(key, value)
+}
+
+// AddMetadata adds metadata to the default namespace of the segment or
+// subsegment in ctx. See (*Segment).AddMetadata.
+func AddMetadata(ctx context.Context, key string, value any) error {
+	return AddMetadataToNamespace(ctx, "default", key, value)
+}
+
+// AddMetadataToNamespace adds metadata to a namespace of the segment or
+// subsegment in ctx.
+func AddMetadataToNamespace(ctx context.Context, namespace, key string, value any) error {
+	s := GetSegment(ctx)
+	if s == nil {
+		Default().contextMissing("AddMetadata " + key)
+		return nil
+	}
+	return s.AddMetadataToNamespace(namespace, key, value)
+}
+
+// AddError records err on the segment or subsegment in ctx and sets its
+// fault flag. See (*Segment).AddError.
+func AddError(ctx context.Context, err error) error {
+	s := GetSegment(ctx)
+	if s == nil {
+		Default().contextMissing("AddError")
+		return nil
+	}
+	return s.AddError(err)
+}

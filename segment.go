@@ -1,0 +1,613 @@
+package xray
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/openxray/xray/header"
+)
+
+// Segment is a segment (the work of one service for one request) or a
+// subsegment (a unit of work inside it, such as a database query). Both
+// kinds have the same methods.
+//
+// Every method is safe for concurrent use and safe on a nil *Segment, where
+// it does nothing, so code can always write:
+//
+//	ctx, sub := xray.BeginSubsegment(ctx, "work")
+//	defer sub.Close(nil)
+//
+// whether or not the request is traced. A segment that is not sampled is
+// not nil (it carries the trace ID to propagate downstream) but records
+// nothing.
+type Segment struct {
+	root   *Segment // the segment of the trace; itself for a segment
+	parent *Segment // nil for a segment
+	rec    *Recorder
+
+	id      entityID
+	name    string
+	start   int64 // Unix nanoseconds
+	sampled bool
+
+	// Segment only.
+	mu       sync.Mutex // guards every entity of the tree below
+	traceID  traceID
+	parentID entityID // the upstream caller's ID, from the trace header
+	rule     string   // sampling rule that decided
+	waiting  int      // closed subsegments not yet emitted (streaming)
+	addl     []header.KeyValue
+
+	// Guarded by root.mu.
+	end       int64
+	closed    bool
+	emitted   bool
+	counted   bool // closed and counted in root.waiting
+	flags     uint8
+	namespace string
+	children  []*Segment
+	sql       *SQL
+	x         *extra
+}
+
+// extra holds the fields most entities never set, so they cost one pointer.
+type extra struct {
+	user        string
+	origin      string
+	annotations []annotation
+	metadata    []metaNamespace
+	aws         []rawField
+	http        *HTTP
+	cause       *cause
+	truncated   bool
+}
+
+const (
+	flagFault uint8 = 1 << iota
+	flagError
+	flagThrottle
+)
+
+// Limits applied to what a segment records.
+const (
+	maxAnnotationValue = 1000 // characters of a string annotation
+	maxUserLen         = 250
+	maxExceptions      = 32 // per entity; more errors are counted as skipped
+)
+
+// Errors returned by the recording methods.
+var (
+	ErrInvalidAnnotationKey = errors.New("xray: annotation keys must be 1 to 500 of A-Z, a-z, 0-9 and _")
+	ErrInvalidMetadataKey   = errors.New("xray: metadata namespace must not be empty or start with \"AWS.\"")
+)
+
+func (s *Segment) active() bool { return s != nil && s.sampled }
+
+func (s *Segment) lock()   { s.root.mu.Lock() }
+func (s *Segment) unlock() { s.root.mu.Unlock() }
+
+func (s *Segment) ext() *extra {
+	if s.x == nil {
+		s.x = &extra{}
+	}
+	return s.x
+}
+
+// ID returns the segment's 16-hex-digit ID, or "" for nil.
+func (s *Segment) ID() string {
+	if s == nil {
+		return ""
+	}
+	return s.id.String()
+}
+
+// TraceID returns the ID of the trace the segment belongs to, or "" for nil.
+func (s *Segment) TraceID() string {
+	if s == nil {
+		return ""
+	}
+	return s.root.traceID.String()
+}
+
+// Name returns the (sanitized) name of the segment.
+func (s *Segment) Name() string {
+	if s == nil {
+		return ""
+	}
+	return s.name
+}
+
+// Sampled reports whether the segment is recorded.
+func (s *Segment) Sampled() bool { return s.active() }
+
+// Segment returns the segment of the trace: s itself for a segment, its
+// segment for a subsegment.
+func (s *Segment) Segment() *Segment {
+	if s == nil {
+		return nil
+	}
+	return s.root
+}
+
+// Parent returns the entity s was started in, or nil for a segment.
+func (s *Segment) Parent() *Segment {
+	if s == nil {
+		return nil
+	}
+	return s.parent
+}
+
+// IsSubsegment reports whether s is a subsegment.
+func (s *Segment) IsSubsegment() bool { return s != nil && s.parent != nil }
+
+// DownstreamHeader returns the trace header to send with a call made inside
+// s: the trace ID, s as the parent and the sampling decision.
+func (s *Segment) DownstreamHeader() *header.Header {
+	if s == nil {
+		return &header.Header{}
+	}
+	h := &header.Header{TraceID: s.root.traceID.String(), ParentID: s.id.String(), SamplingDecision: header.NotSampled}
+	if s.sampled {
+		h.SamplingDecision = header.Sampled
+	}
+	h.AdditionalData = s.root.addl
+	return h
+}
+
+// Close ends the segment. A non-nil err is recorded as a cause and sets the
+// fault flag. Closing twice does nothing. A segment is sent to the daemon
+// when it closes, with the subsegments that are closed by then; subsegments
+// that close later are sent on their own.
+func (s *Segment) Close(err error) {
+	s.close(err, false)
+}
+
+// CloseAndStream ends the segment like Close. A subsegment is also sent at
+// once as its own document instead of waiting for its segment.
+func (s *Segment) CloseAndStream(err error) {
+	s.close(err, true)
+}
+
+func (s *Segment) close(err error, stream bool) {
+	if !s.active() {
+		return
+	}
+	now := time.Now().UnixNano()
+	var out docs
+	s.lock()
+	if s.closed {
+		s.unlock()
+		return
+	}
+	if err != nil {
+		s.flags |= flagFault
+		s.addCauseLocked(err, false, 3)
+	}
+	s.closed = true
+	s.end = max(now, s.start)
+	root := s.root
+	switch {
+	case s.parent == nil, s.parent.emitted, stream:
+		// A segment, a subsegment whose parent has been sent, or one
+		// asked to go now: send it with its closed subsegments.
+		s.rec.emitTree(s, &out)
+		if s.parent != nil && !s.parent.emitted {
+			s.parent.removeChild(s)
+		}
+	default:
+		s.counted = true
+		root.waiting++
+		if t := s.rec.streamingThreshold; t > 0 && root.waiting > t {
+			top := s.parent
+			for top.parent != nil && !top.parent.emitted {
+				top = top.parent
+			}
+			s.rec.streamClosed(top, &out)
+		}
+	}
+	s.unlock()
+	out.emit(s.rec)
+}
+
+func (s *Segment) removeChild(c *Segment) {
+	for i, x := range s.children {
+		if x == c {
+			copy(s.children[i:], s.children[i+1:])
+			s.children[len(s.children)-1] = nil
+			s.children = s.children[:len(s.children)-1]
+			return
+		}
+	}
+}
+
+// AddAnnotation records an indexed key-value pair, which X-Ray can search
+// (annotation.key = "value"). The value must be a string, a bool or any Go
+// integer or float type; strings are cut to 1,000 characters. Keys are 1 to
+// 500 of A-Z, a-z, 0-9 and _. A repeated key replaces the earlier value.
+// X-Ray indexes at most 50 annotations per trace: put the rest in metadata.
+func (s *Segment) AddAnnotation(key string, value any) error {
+	if !s.active() {
+		return nil
+	}
+	if !validAnnotationKey(key) {
+		return fmt.Errorf("%w: %q", ErrInvalidAnnotationKey, key)
+	}
+	a := annotation{key: key}
+	switch v := value.(type) {
+	case string:
+		a.kind, a.str = annString, v
+	case bool:
+		a.kind = annBool
+		if v {
+			a.num = 1
+		}
+	case int:
+		a.setInt(int64(v))
+	case int8:
+		a.setInt(int64(v))
+	case int16:
+		a.setInt(int64(v))
+	case int32:
+		a.setInt(int64(v))
+	case int64:
+		a.setInt(v)
+	case uint:
+		a.setUint(uint64(v))
+	case uint8:
+		a.setUint(uint64(v))
+	case uint16:
+		a.setUint(uint64(v))
+	case uint32:
+		a.setUint(uint64(v))
+	case uint64:
+		a.setUint(v)
+	case uintptr:
+		a.setUint(uint64(v))
+	case float32:
+		a.setFloat(float64(v))
+	case float64:
+		a.setFloat(v)
+	default:
+		return fmt.Errorf("xray: annotation %q: value of type %T is not a string, number or bool", key, value)
+	}
+	s.lock()
+	x := s.ext()
+	replaced := false
+	for i := range x.annotations {
+		if x.annotations[i].key == key {
+			x.annotations[i] = a
+			replaced = true
+			break
+		}
+	}
+	if !replaced {
+		x.annotations = append(x.annotations, a)
+	}
+	s.unlock()
+	return nil
+}
+
+func validAnnotationKey(k string) bool {
+	if len(k) == 0 || len(k) > 500 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+type annotationKind uint8
+
+const (
+	annString annotationKind = iota
+	annBool
+	annInt
+	annUint
+	annFloat
+)
+
+type annotation struct {
+	key  string
+	kind annotationKind
+	num  uint64
+	str  string
+}
+
+func (a *annotation) setInt(v int64)   { a.kind, a.num = annInt, uint64(v) }
+func (a *annotation) setUint(v uint64) { a.kind, a.num = annUint, v }
+func (a *annotation) setFloat(v float64) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		// JSON has no NaN or infinity; X-Ray would reject the document.
+		a.kind, a.str = annString, fmt.Sprint(v)
+		return
+	}
+	a.kind, a.num = annFloat, math.Float64bits(v)
+}
+
+// AddMetadata records a value in the default metadata namespace. Metadata
+// is not indexed; it can hold any value encoding/json can marshal. The value
+// is marshalled at once, so later changes to it are not recorded; a value
+// that cannot be marshalled returns an error and is not recorded.
+func (s *Segment) AddMetadata(key string, value any) error {
+	return s.AddMetadataToNamespace("default", key, value)
+}
+
+// AddMetadataToNamespace records a value in a metadata namespace. Namespaces
+// starting with "AWS." are reserved for AWS.
+func (s *Segment) AddMetadataToNamespace(namespace, key string, value any) error {
+	if !s.active() {
+		return nil
+	}
+	if namespace == "" || strings.HasPrefix(namespace, "AWS.") {
+		return fmt.Errorf("%w: %q", ErrInvalidMetadataKey, namespace)
+	}
+	raw, err := json.Marshal(value)
+	if err != nil {
+		return fmt.Errorf("xray: metadata %s.%s: %w", namespace, key, err)
+	}
+	s.lock()
+	s.ext().setMetadata(namespace, key, raw)
+	s.unlock()
+	return nil
+}
+
+type rawField struct {
+	key string
+	raw []byte
+}
+
+type metaNamespace struct {
+	name   string
+	fields []rawField
+}
+
+func (x *extra) setMetadata(namespace, key string, raw []byte) {
+	var ns *metaNamespace
+	for i := range x.metadata {
+		if x.metadata[i].name == namespace {
+			ns = &x.metadata[i]
+			break
+		}
+	}
+	if ns == nil {
+		x.metadata = append(x.metadata, metaNamespace{name: namespace})
+		ns = &x.metadata[len(x.metadata)-1]
+	}
+	ns.fields = setField(ns.fields, key, raw)
+}
+
+func setField(fields []rawField, key string, raw []byte) []rawField {
+	for i := range fields {
+		if fields[i].key == key {
+			fields[i].raw = raw
+			return fields
+		}
+	}
+	return append(fields, rawField{key: key, raw: raw})
+}
+
+// AddError records err as a cause (its type, message and the caller's
+// stack, with wrapped errors as linked exceptions) and sets the fault flag.
+func (s *Segment) AddError(err error) error {
+	if !s.active() || err == nil {
+		return nil
+	}
+	s.lock()
+	s.flags |= flagFault
+	s.addCauseLocked(err, false, 3)
+	s.unlock()
+	return nil
+}
+
+// AddCause records err as a cause without setting any flag; integrations
+// use it and set fault, error or throttle themselves. remote marks an
+// error returned by a downstream service (a database, an AWS API).
+func (s *Segment) AddCause(err error, remote bool) {
+	if !s.active() || err == nil {
+		return
+	}
+	s.lock()
+	s.addCauseLocked(err, remote, 3)
+	s.unlock()
+}
+
+// AddFaultFlag marks the segment as failed by a server-side error (5xx).
+func (s *Segment) AddFaultFlag() { s.setFlag(flagFault) }
+
+// AddErrorFlag marks the segment as failed by a client-side error (4xx).
+func (s *Segment) AddErrorFlag() { s.setFlag(flagError) }
+
+// AddThrottleFlag marks the segment as throttled (429). Throttling is a
+// client error, so the error flag is set too.
+func (s *Segment) AddThrottleFlag() { s.setFlag(flagThrottle | flagError) }
+
+func (s *Segment) setFlag(f uint8) {
+	if !s.active() {
+		return
+	}
+	s.lock()
+	s.flags |= f
+	s.unlock()
+}
+
+// Fault, Error and Throttle report the segment's flags.
+func (s *Segment) Fault() bool { return s.hasFlag(flagFault) }
+
+// Error reports whether the error flag is set.
+func (s *Segment) Error() bool { return s.hasFlag(flagError) }
+
+// Throttle reports whether the throttle flag is set.
+func (s *Segment) Throttle() bool { return s.hasFlag(flagThrottle) }
+
+func (s *Segment) hasFlag(f uint8) bool {
+	if !s.active() {
+		return false
+	}
+	s.lock()
+	defer s.unlock()
+	return s.flags&f != 0
+}
+
+// SetUser records the user the request was made for (at most 250
+// characters). It is recorded on segments only, as X-Ray expects.
+func (s *Segment) SetUser(user string) {
+	if !s.active() {
+		return
+	}
+	if n := len(user); n > maxUserLen {
+		user = truncateRunes(user, maxUserLen)
+	}
+	s.lock()
+	s.root.ext().user = user
+	s.unlock()
+}
+
+// SetOrigin records the type of AWS resource the service runs on, such as
+// AWS::EC2::Instance, on the segment.
+func (s *Segment) SetOrigin(origin string) {
+	if !s.active() {
+		return
+	}
+	s.lock()
+	s.root.ext().origin = origin
+	s.unlock()
+}
+
+// SetNamespace sets a subsegment's namespace: "remote" for calls to other
+// services and databases, "aws" for AWS SDK calls.
+func (s *Segment) SetNamespace(namespace string) {
+	if !s.active() {
+		return
+	}
+	s.lock()
+	s.namespace = namespace
+	s.unlock()
+}
+
+// SQL is the sql block of a subsegment for a database query. Empty fields
+// are left out of the document.
+type SQL struct {
+	// URL is the database's address without password, for URL-form DSNs.
+	URL string
+	// ConnectionString is used instead of URL for other DSN forms.
+	ConnectionString string
+	// SanitizedQuery is the statement with literal values replaced.
+	SanitizedQuery string
+	// DatabaseType is the engine, such as PostgreSQL or MySQL.
+	DatabaseType string
+	// DatabaseVersion is the server's version.
+	DatabaseVersion string
+	// DriverVersion names the driver, such as github.com/lib/pq@v1.10.9.
+	DriverVersion string
+	// User is the database user name.
+	User string
+	// Preparation is "statement" for prepared statements and "call" for
+	// stored procedure calls.
+	Preparation string
+}
+
+// SetSQL sets the subsegment's sql block. The segment keeps the pointer:
+// the caller must not change *sql afterwards, and may share one *SQL between
+// subsegments (integrations cache them per statement).
+func (s *Segment) SetSQL(sql *SQL) {
+	if !s.active() {
+		return
+	}
+	s.lock()
+	s.sql = sql
+	s.unlock()
+}
+
+// HTTP is the http block of a segment (the request served) or subsegment
+// (an outgoing call).
+type HTTP struct {
+	Request  HTTPRequest
+	Response HTTPResponse
+}
+
+// HTTPRequest describes an HTTP request. Empty fields are left out.
+type HTTPRequest struct {
+	Method    string
+	URL       string
+	UserAgent string
+	ClientIP  string
+	// XForwardedFor marks ClientIP as read from X-Forwarded-For.
+	XForwardedFor bool
+	// Traced marks an outgoing call to a service that is traced too.
+	Traced bool
+}
+
+// HTTPResponse describes an HTTP response. Zero fields are left out.
+type HTTPResponse struct {
+	Status        int
+	ContentLength int64
+}
+
+// SetHTTPRequest sets the request part of the http block.
+func (s *Segment) SetHTTPRequest(r HTTPRequest) {
+	if !s.active() {
+		return
+	}
+	s.lock()
+	x := s.ext()
+	if x.http == nil {
+		x.http = &HTTP{}
+	}
+	x.http.Request = r
+	s.unlock()
+}
+
+// SetHTTPResponse sets the response part of the http block.
+func (s *Segment) SetHTTPResponse(status int, contentLength int64) {
+	if !s.active() {
+		return
+	}
+	s.lock()
+	x := s.ext()
+	if x.http == nil {
+		x.http = &HTTP{}
+	}
+	x.http.Response = HTTPResponse{Status: status, ContentLength: contentLength}
+	s.unlock()
+}
+
+// SetAWS sets a field of the aws block, such as operation, region,
+// request_id or table_name. The value is marshalled with encoding/json at
+// once. The key "xray" is reserved for the SDK's own fields.
+func (s *Segment) SetAWS(key string, value any) error {
+	if !s.active() {
+		return nil
+	}
+	if key == "" || key == "xray" {
+		return fmt.Errorf("xray: aws field %q is reserved", key)
+	}
+	raw, err := json.Marshal(value)
+	if err != nil {
+		return fmt.Errorf("xray: aws field %s: %w", key, err)
+	}
+	s.lock()
+	x := s.ext()
+	x.aws = setField(x.aws, key, raw)
+	s.unlock()
+	return nil
+}
+
+func truncateRunes(s string, n int) string {
+	count := 0
+	for i := range s {
+		if count == n {
+			return s[:i]
+		}
+		count++
+	}
+	return s
+}

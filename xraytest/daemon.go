@@ -1,0 +1,189 @@
+package xraytest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Datagram is one datagram the Daemon received.
+type Datagram struct {
+	// Size is the datagram's length in bytes, header included.
+	Size int
+	// Doc is the decoded document, or nil if Err is set.
+	Doc Document
+	// Raw is the document's bytes, without the header.
+	Raw []byte
+	// Err says why the datagram is not a valid daemon message.
+	Err error
+}
+
+// Daemon listens on a loopback UDP port and decodes what arrives the way
+// the X-Ray daemon does: a header line {"format": "json", "version": 1},
+// a newline and one JSON document.
+type Daemon struct {
+	conn *net.UDPConn
+
+	mu        sync.Mutex
+	cond      *sync.Cond
+	datagrams []Datagram
+	done      chan struct{}
+}
+
+// NewDaemon starts a Daemon on 127.0.0.1 and a free port, and stops it when
+// the test ends.
+func NewDaemon(tb testing.TB) *Daemon {
+	tb.Helper()
+	d, err := StartDaemon("127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("xraytest: %v", err)
+	}
+	tb.Cleanup(d.Close)
+	return d
+}
+
+// StartDaemon starts a Daemon listening on addr.
+func StartDaemon(addr string) (*Daemon, error) {
+	laddr, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := net.ListenUDP("udp", laddr)
+	if err != nil {
+		return nil, err
+	}
+	// Bursts of datagrams must not be lost in the test's socket buffer.
+	_ = conn.SetReadBuffer(8 << 20)
+	d := &Daemon{conn: conn, done: make(chan struct{})}
+	d.cond = sync.NewCond(&d.mu)
+	go d.serve()
+	return d, nil
+}
+
+// Addr returns the address to give Config.DaemonAddr.
+func (d *Daemon) Addr() string { return d.conn.LocalAddr().String() }
+
+// Close stops listening.
+func (d *Daemon) Close() {
+	d.conn.Close()
+	<-d.done
+}
+
+func (d *Daemon) serve() {
+	defer close(d.done)
+	buf := make([]byte, 1<<16)
+	for {
+		n, _, err := d.conn.ReadFromUDP(buf)
+		if err != nil {
+			d.mu.Lock()
+			d.cond.Broadcast()
+			d.mu.Unlock()
+			return
+		}
+		dg := Parse(buf[:n])
+		d.mu.Lock()
+		d.datagrams = append(d.datagrams, dg)
+		d.cond.Broadcast()
+		d.mu.Unlock()
+	}
+}
+
+// Parse decodes one datagram of the daemon protocol.
+func Parse(b []byte) Datagram {
+	dg := Datagram{Size: len(b)}
+	head, body, ok := bytes.Cut(b, []byte("\n"))
+	if !ok {
+		dg.Err = errors.New("no newline after the header")
+		return dg
+	}
+	var h struct {
+		Format  *string `json:"format"`
+		Version *int    `json:"version"`
+	}
+	if err := json.Unmarshal(head, &h); err != nil || h.Format == nil || *h.Format != "json" || h.Version == nil || *h.Version != 1 {
+		dg.Err = fmt.Errorf("bad header %q", head)
+		return dg
+	}
+	dg.Raw = append([]byte(nil), body...)
+	dg.Doc, dg.Err = Decode(body)
+	return dg
+}
+
+// Datagrams returns what has arrived so far.
+func (d *Daemon) Datagrams() []Datagram {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]Datagram(nil), d.datagrams...)
+}
+
+// Documents returns the documents that have arrived so far. It panics on
+// an invalid datagram: the recorder must never send one.
+func (d *Daemon) Documents() []Document {
+	dgs := d.Datagrams()
+	out := make([]Document, 0, len(dgs))
+	for _, dg := range dgs {
+		if dg.Err != nil {
+			panic(fmt.Sprintf("xraytest: invalid datagram (%d bytes): %v", dg.Size, dg.Err))
+		}
+		out = append(out, dg.Doc)
+	}
+	return out
+}
+
+// Wait waits until at least n datagrams have arrived or ctx is done, and
+// returns the datagrams received.
+func (d *Daemon) Wait(ctx context.Context, n int) ([]Datagram, error) {
+	stop := context.AfterFunc(ctx, func() {
+		d.mu.Lock()
+		d.cond.Broadcast()
+		d.mu.Unlock()
+	})
+	defer stop()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for len(d.datagrams) < n {
+		if ctx.Err() != nil {
+			return append([]Datagram(nil), d.datagrams...), fmt.Errorf("xraytest: %d datagrams after waiting, want %d: %w", len(d.datagrams), n, ctx.Err())
+		}
+		select {
+		case <-d.done:
+			return append([]Datagram(nil), d.datagrams...), errors.New("xraytest: daemon closed")
+		default:
+		}
+		d.cond.Wait()
+	}
+	return append([]Datagram(nil), d.datagrams...), nil
+}
+
+// WaitDocuments waits up to timeout for n documents and returns them,
+// failing the test if they do not come or one is invalid.
+func (d *Daemon) WaitDocuments(tb testing.TB, n int, timeout time.Duration) []Document {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	dgs, err := d.Wait(ctx, n)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := make([]Document, 0, len(dgs))
+	for _, dg := range dgs {
+		if dg.Err != nil {
+			tb.Fatalf("invalid datagram (%d bytes): %v", dg.Size, dg.Err)
+		}
+		out = append(out, dg.Doc)
+	}
+	return out
+}
+
+// Reset forgets what has arrived.
+func (d *Daemon) Reset() {
+	d.mu.Lock()
+	d.datagrams = nil
+	d.mu.Unlock()
+}
