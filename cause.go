@@ -28,7 +28,7 @@ type exception struct {
 const maxErrorChain = 16
 
 // addCauseLocked records err and the errors it wraps. skip is the number of
-// frames between the user's call and runtime.Callers. Holds root.mu.
+// frames between the user's call and runtime.Callers. Holds root.st.mu.
 func (s *Segment) addCauseLocked(err error, remote bool, skip int) {
 	x := s.ext()
 	if x.cause == nil {
@@ -110,7 +110,7 @@ func (s *Segment) RecordPanic(v any) {
 		return
 	}
 	s.lock()
-	s.flags |= flagFault
+	s.st.flags |= flagFault
 	s.addCauseLocked(panicError{v}, false, 3)
 	s.unlock()
 }

@@ -23,7 +23,14 @@ func (c *entityCtx) Value(key any) any {
 }
 
 func (c *entityCtx) String() string {
-	return "xray.entityCtx(" + c.seg.name + ")"
+	return "xray.entityCtx(" + c.seg.ID() + ")"
+}
+
+// sampledCtx is an entityCtx with room for the recorded state, so a sampled
+// (sub)segment is one allocation too.
+type sampledCtx struct {
+	entityCtx
+	st state
 }
 
 // GetSegment returns the segment or subsegment in ctx, or nil.

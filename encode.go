@@ -48,12 +48,12 @@ func (d *docs) emit(r *Recorder) {
 // emitTree encodes e with its closed subsegments as one document and marks
 // them sent. A document over MaxDocumentSize is split: the closed
 // subsegments go as their own documents, and an entity still too large
-// alone is truncated. Holds root.mu.
+// alone is truncated. Holds root.st.mu.
 func (r *Recorder) emitTree(e *Segment, out *docs) {
 	buf := r.appendEntity(getBuffer(), e, e.parent != nil, true)
 	if len(buf) > MaxDocumentSize {
-		for _, c := range e.children {
-			if c.closed && !c.emitted {
+		for _, c := range e.st.children {
+			if c.st.closed && !c.st.emitted {
 				r.emitTree(c, out)
 			}
 		}
@@ -67,37 +67,37 @@ func (r *Recorder) emitTree(e *Segment, out *docs) {
 }
 
 func (r *Recorder) markEmitted(e *Segment) {
-	e.emitted = true
-	if e.counted {
-		e.counted = false
-		e.root.waiting--
+	e.st.emitted = true
+	if e.st.counted {
+		e.st.counted = false
+		e.root.st.waiting--
 	}
-	for _, c := range e.children {
-		if c.closed && !c.emitted {
+	for _, c := range e.st.children {
+		if c.st.closed && !c.st.emitted {
 			r.markEmitted(c)
 		}
 	}
 	// Open children are on their own now: each is sent when it closes.
-	clear(e.children)
-	e.children = nil
+	clear(e.st.children)
+	e.st.children = nil
 }
 
 // streamClosed sends every closed subtree under e, an open entity, ahead
-// of it, so a long-running segment's memory stays bounded. Holds root.mu.
+// of it, so a long-running segment's memory stays bounded. Holds root.st.mu.
 func (r *Recorder) streamClosed(e *Segment, out *docs) {
-	kept := e.children[:0]
-	for _, c := range e.children {
+	kept := e.st.children[:0]
+	for _, c := range e.st.children {
 		switch {
-		case c.emitted:
-		case c.closed:
+		case c.st.emitted:
+		case c.st.closed:
 			r.emitTree(c, out)
 		default:
 			r.streamClosed(c, out)
 			kept = append(kept, c)
 		}
 	}
-	clear(e.children[len(kept):])
-	e.children = kept
+	clear(e.st.children[len(kept):])
+	e.st.children = kept
 }
 
 // appendTruncated encodes e without what can be large: metadata goes, the
@@ -107,10 +107,10 @@ func (r *Recorder) appendTruncated(dst []byte, e *Segment) []byte {
 	x := e.ext()
 	x.truncated = true
 	x.metadata = nil
-	if e.sql != nil && len(e.sql.SanitizedQuery) > truncatedQueryLen {
-		sql := *e.sql
+	if e.st.sql != nil && len(e.st.sql.SanitizedQuery) > truncatedQueryLen {
+		sql := *e.st.sql
 		sql.SanitizedQuery = truncateRunes(sql.SanitizedQuery, truncatedQueryLen) + "..."
-		e.sql = &sql
+		e.st.sql = &sql
 	}
 	if c := x.cause; c != nil && len(c.exceptions) > 1 {
 		c.skipped += len(c.exceptions) - 1
@@ -123,7 +123,7 @@ func (r *Recorder) appendTruncated(dst []byte, e *Segment) []byte {
 	// Still too large: annotations, aws fields and causes are user data of
 	// unbounded count; keep only identity and timing.
 	x.annotations, x.aws, x.cause, x.http = nil, nil, nil, nil
-	e.sql = nil
+	e.st.sql = nil
 	return r.appendEntity(dst[:0], e, e.parent != nil, false)
 }
 
@@ -133,7 +133,7 @@ func (r *Recorder) appendTruncated(dst []byte, e *Segment) []byte {
 func (r *Recorder) appendEntity(dst []byte, e *Segment, independent, children bool) []byte {
 	root := e.root
 	dst = append(dst, `{"name":`...)
-	dst = jsonx.String(dst, e.name)
+	dst = jsonx.String(dst, e.st.name)
 	dst = append(dst, `,"id":"`...)
 	dst = append(dst, e.id[:]...)
 	dst = append(dst, '"')
@@ -146,33 +146,33 @@ func (r *Recorder) appendEntity(dst []byte, e *Segment, independent, children bo
 		dst = append(dst, `,"parent_id":"`...)
 		dst = append(dst, e.parent.id[:]...)
 		dst = append(dst, `","type":"subsegment"`...)
-	} else if e.parent == nil && !root.parentID.isZero() {
+	} else if e.parent == nil && !root.st.parentID.isZero() {
 		dst = append(dst, `,"parent_id":"`...)
-		dst = append(dst, root.parentID[:]...)
+		dst = append(dst, root.st.parentID[:]...)
 		dst = append(dst, '"')
 	}
 	dst = append(dst, `,"start_time":`...)
-	dst = jsonx.Time(dst, e.start)
-	if e.closed {
+	dst = jsonx.Time(dst, e.st.start)
+	if e.st.closed {
 		dst = append(dst, `,"end_time":`...)
-		dst = jsonx.Time(dst, e.end)
+		dst = jsonx.Time(dst, e.st.end)
 	} else {
 		dst = append(dst, `,"in_progress":true`...)
 	}
-	if e.namespace != "" {
+	if e.st.namespace != "" {
 		dst = append(dst, `,"namespace":`...)
-		dst = jsonx.String(dst, e.namespace)
+		dst = jsonx.String(dst, e.st.namespace)
 	}
-	if e.flags&flagFault != 0 {
+	if e.st.flags&flagFault != 0 {
 		dst = append(dst, `,"fault":true`...)
 	}
-	if e.flags&flagError != 0 {
+	if e.st.flags&flagError != 0 {
 		dst = append(dst, `,"error":true`...)
 	}
-	if e.flags&flagThrottle != 0 {
+	if e.st.flags&flagThrottle != 0 {
 		dst = append(dst, `,"throttle":true`...)
 	}
-	x := e.x
+	x := e.st.x
 	if x != nil {
 		if x.user != "" && e.parent == nil {
 			dst = append(dst, `,"user":`...)
@@ -191,8 +191,8 @@ func (r *Recorder) appendEntity(dst []byte, e *Segment, independent, children bo
 		dst = append(dst, ',')
 		dst = append(dst, r.serviceFields...)
 	}
-	if e.sql != nil {
-		dst = appendSQL(dst, e.sql)
+	if e.st.sql != nil {
+		dst = appendSQL(dst, e.st.sql)
 	}
 	if x != nil {
 		if len(x.annotations) > 0 {
@@ -207,8 +207,8 @@ func (r *Recorder) appendEntity(dst []byte, e *Segment, independent, children bo
 	}
 	if children {
 		first := true
-		for _, c := range e.children {
-			if !c.closed || c.emitted {
+		for _, c := range e.st.children {
+			if !c.st.closed || c.st.emitted {
 				continue
 			}
 			if first {
@@ -228,8 +228,8 @@ func (r *Recorder) appendEntity(dst []byte, e *Segment, independent, children bo
 
 func (r *Recorder) appendAWS(dst []byte, e *Segment) []byte {
 	var fields []rawField
-	if e.x != nil {
-		fields = e.x.aws
+	if e.st.x != nil {
+		fields = e.st.x.aws
 	}
 	isSegment := e.parent == nil
 	if len(fields) == 0 && !isSegment {
@@ -250,9 +250,9 @@ func (r *Recorder) appendAWS(dst []byte, e *Segment) []byte {
 		}
 		dst = append(dst, `"xray":{`...)
 		dst = append(dst, r.sdkFields...)
-		if e.rule != "" {
+		if e.st.rule != "" {
 			dst = append(dst, `,"sampling_rule_name":`...)
-			dst = jsonx.String(dst, e.rule)
+			dst = jsonx.String(dst, e.st.rule)
 		}
 		dst = append(dst, '}')
 	}

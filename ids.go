@@ -2,6 +2,7 @@ package xray
 
 import (
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,10 +18,10 @@ type entityID [16]byte
 // newTraceID makes a trace ID for a trace starting at now. The random part
 // comes from the runtime's ChaCha8 generator (math/rand/v2), which is seeded
 // from the operating system, safe for concurrent use and does not lock.
-func newTraceID(now time.Time) traceID {
+func newTraceID(nowNano int64) traceID {
 	var t traceID
 	t[0], t[1], t[10] = '1', '-', '-'
-	putHex(t[2:10], uint64(uint32(now.Unix())), 8)
+	putHex(t[2:10], uint64(uint32(nowNano/1e9)), 8)
 	putHex(t[11:27], rand.Uint64(), 16)
 	putHex(t[27:35], uint64(rand.Uint32()), 8)
 	return t
@@ -32,11 +33,47 @@ func newEntityID() entityID {
 	return id
 }
 
-func putHex(dst []byte, v uint64, digits int) {
-	for i := digits - 1; i >= 0; i-- {
-		dst[i] = hexDigits[v&0xf]
-		v >>= 4
+// hexPairs holds the two hex digits of every byte value.
+var hexPairs = func() (t [512]byte) {
+	for i := range 256 {
+		t[2*i], t[2*i+1] = hexDigits[i>>4], hexDigits[i&0xf]
 	}
+	return
+}()
+
+// putHex writes the low digits (an even number) hex digits of v to dst.
+func putHex(dst []byte, v uint64, digits int) {
+	for i := digits - 2; i >= 0; i -= 2 {
+		b := v & 0xff
+		dst[i], dst[i+1] = hexPairs[2*b], hexPairs[2*b+1]
+		v >>= 8
+	}
+}
+
+// clockBase pairs a wall-clock reading with the monotonic clock. Reading
+// the monotonic clock alone (time.Since) costs half of time.Now on common
+// VMs; the base is read again every minute so that steps of the wall clock
+// are followed.
+type clockBase struct {
+	t    time.Time
+	wall int64
+}
+
+var clock atomic.Pointer[clockBase]
+
+const clockRefresh = int64(time.Minute)
+
+// nowNano returns the current Unix time in nanoseconds.
+func nowNano() int64 {
+	b := clock.Load()
+	if b != nil {
+		if d := int64(time.Since(b.t)); d >= 0 && d < clockRefresh {
+			return b.wall + d
+		}
+	}
+	t := time.Now()
+	clock.Store(&clockBase{t: t, wall: t.UnixNano()})
+	return t.UnixNano()
 }
 
 func (t *traceID) String() string   { return string(t[:]) }

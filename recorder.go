@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/openxray/xray/header"
 	"github.com/openxray/xray/internal/daemonaddr"
@@ -262,8 +261,10 @@ func (r *Recorder) Close(ctx context.Context) error {
 	return err
 }
 
-// SegmentOption configures BeginSegment.
-type SegmentOption func(*segmentOptions)
+// SegmentOption configures BeginSegment. Options work on a copy of the
+// settings (not a pointer), so that BeginSegment's settings stay on the
+// stack.
+type SegmentOption func(segmentOptions) segmentOptions
 
 type segmentOptions struct {
 	header     *header.Header
@@ -276,13 +277,13 @@ type segmentOptions struct {
 // and its Sampled=1 or Sampled=0 the sampling decision. With Sampled=? or
 // no decision, the recorder's strategy decides.
 func WithTraceHeader(h *header.Header) SegmentOption {
-	return func(o *segmentOptions) { o.header = h }
+	return func(o segmentOptions) segmentOptions { o.header = h; return o }
 }
 
 // WithSamplingRequest gives the sampling strategy the request's host,
 // method and path, so rules by URL apply.
 func WithSamplingRequest(r sampling.Request) SegmentOption {
-	return func(o *segmentOptions) { o.request, o.hasRequest = r, true }
+	return func(o segmentOptions) segmentOptions { o.request, o.hasRequest = r, true; return o }
 }
 
 // BeginSegment begins a segment with the default recorder.
@@ -306,43 +307,61 @@ func (r *Recorder) BeginSegment(ctx context.Context, name string, opts ...Segmen
 	}
 	var o segmentOptions
 	for _, opt := range opts {
-		opt(&o)
+		o = opt(o)
 	}
 	if r.tracingName != "" {
 		name = r.tracingName
 	}
-	now := time.Now()
-	c := &entityCtx{Context: ctx}
-	s := &c.seg
-	s.root, s.rec = s, r
-	s.id = newEntityID()
-	s.start = now.UnixNano()
-	s.name = sanitizeName(name)
-
-	decided := false
+	now := nowNano()
+	var (
+		tid     traceID
+		parent  entityID
+		addl    []header.KeyValue
+		sampled bool
+		decided bool
+		rule    string
+	)
 	if h := o.header; h != nil && header.ValidTraceID(h.TraceID) {
-		s.traceID = parseTraceID(h.TraceID)
+		tid = parseTraceID(h.TraceID)
 		if header.ValidEntityID(h.ParentID) {
-			s.parentID = parseEntityID(h.ParentID)
+			parent = parseEntityID(h.ParentID)
 		}
-		s.addl = h.AdditionalData
+		addl = h.AdditionalData
 		switch h.SamplingDecision {
 		case header.Sampled:
-			s.sampled, decided = true, true
+			sampled, decided = true, true
 		case header.NotSampled:
 			decided = true
 		}
 	} else {
-		s.traceID = newTraceID(now)
+		tid = newTraceID(now)
 	}
+	name = sanitizeName(name)
 	if !decided {
 		req := o.request
 		if req.ServiceName == "" {
-			req.ServiceName = s.name
+			req.ServiceName = name
 		}
 		d := r.sampler.ShouldTrace(req)
-		s.sampled, s.rule = d.Sample, d.Rule
+		sampled, rule = d.Sample, d.Rule
 	}
+	var c context.Context
+	var s *Segment
+	if sampled {
+		sc := &sampledCtx{entityCtx: entityCtx{Context: ctx}}
+		s = &sc.seg
+		s.st = &sc.st
+		s.st.name, s.st.start, s.st.parentID, s.st.rule = name, now, parent, rule
+		c = sc
+	} else {
+		ec := &entityCtx{Context: ctx}
+		s = &ec.seg
+		c = ec
+	}
+	s.root, s.rec = s, r
+	s.id = newEntityID()
+	s.traceID = tid
+	s.addl = addl
 	return c, s
 }
 
@@ -390,22 +409,22 @@ func (s *Segment) BeginSubsegment(ctx context.Context, name string) (context.Con
 }
 
 func (parent *Segment) beginSubsegment(ctx context.Context, name string) (context.Context, *Segment) {
-	if !parent.sampled {
+	if parent.st == nil {
 		return ctx, nil
 	}
 	root := parent.root
-	c := &entityCtx{Context: ctx}
+	c := &sampledCtx{entityCtx: entityCtx{Context: ctx}}
 	s := &c.seg
+	s.st = &c.st
 	s.root, s.parent, s.rec = root, parent, parent.rec
 	s.id = newEntityID()
-	s.name = sanitizeName(name)
-	s.sampled = true
-	s.start = time.Now().UnixNano()
-	root.mu.Lock()
-	if !parent.emitted {
-		parent.children = append(parent.children, s)
+	s.st.name = sanitizeName(name)
+	s.st.start = nowNano()
+	root.st.mu.Lock()
+	if !parent.st.emitted {
+		parent.st.children = append(parent.st.children, s)
 	}
-	root.mu.Unlock()
+	root.st.mu.Unlock()
 	return c, s
 }
 

@@ -7,7 +7,6 @@ import (
 	"math"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/openxray/xray/header"
 )
@@ -29,25 +28,30 @@ type Segment struct {
 	root   *Segment // the segment of the trace; itself for a segment
 	parent *Segment // nil for a segment
 	rec    *Recorder
+	st     *state // what is recorded; nil when not sampled
 
 	id      entityID
-	name    string
-	start   int64 // Unix nanoseconds
-	sampled bool
+	traceID traceID           // segment only
+	addl    []header.KeyValue // segment only: trace header pairs to pass on
+}
+
+// state is what a sampled entity records. It is allocated with the entity
+// (see sampledCtx), so an unsampled segment does not pay for it.
+type state struct {
+	name  string
+	start int64 // Unix nanoseconds
+	end   int64
 
 	// Segment only.
-	mu       sync.Mutex // guards every entity of the tree below
-	traceID  traceID
-	parentID entityID // the upstream caller's ID, from the trace header
-	rule     string   // sampling rule that decided
-	waiting  int      // closed subsegments not yet emitted (streaming)
-	addl     []header.KeyValue
+	mu       sync.Mutex // guards the state of every entity of the tree
+	parentID entityID   // the upstream caller's ID, from the trace header
+	rule     string     // sampling rule that decided
+	waiting  int        // closed subsegments not yet emitted (streaming)
 
-	// Guarded by root.mu.
-	end       int64
+	// Guarded by the segment's mu.
 	closed    bool
 	emitted   bool
-	counted   bool // closed and counted in root.waiting
+	counted   bool // closed and counted in the segment's waiting
 	flags     uint8
 	namespace string
 	children  []*Segment
@@ -86,16 +90,16 @@ var (
 	ErrInvalidMetadataKey   = errors.New("xray: metadata namespace must not be empty or start with \"AWS.\"")
 )
 
-func (s *Segment) active() bool { return s != nil && s.sampled }
+func (s *Segment) active() bool { return s != nil && s.st != nil }
 
-func (s *Segment) lock()   { s.root.mu.Lock() }
-func (s *Segment) unlock() { s.root.mu.Unlock() }
+func (s *Segment) lock()   { s.root.st.mu.Lock() }
+func (s *Segment) unlock() { s.root.st.mu.Unlock() }
 
 func (s *Segment) ext() *extra {
-	if s.x == nil {
-		s.x = &extra{}
+	if s.st.x == nil {
+		s.st.x = &extra{}
 	}
-	return s.x
+	return s.st.x
 }
 
 // ID returns the segment's 16-hex-digit ID, or "" for nil.
@@ -114,12 +118,13 @@ func (s *Segment) TraceID() string {
 	return s.root.traceID.String()
 }
 
-// Name returns the (sanitized) name of the segment.
+// Name returns the (sanitized) name of the segment, or "" for a segment
+// that is not sampled.
 func (s *Segment) Name() string {
-	if s == nil {
+	if !s.active() {
 		return ""
 	}
-	return s.name
+	return s.st.name
 }
 
 // Sampled reports whether the segment is recorded.
@@ -152,7 +157,7 @@ func (s *Segment) DownstreamHeader() *header.Header {
 		return &header.Header{}
 	}
 	h := &header.Header{TraceID: s.root.traceID.String(), ParentID: s.id.String(), SamplingDecision: header.NotSampled}
-	if s.sampled {
+	if s.st != nil {
 		h.SamplingDecision = header.Sampled
 	}
 	h.AdditionalData = s.root.addl
@@ -177,34 +182,34 @@ func (s *Segment) close(err error, stream bool) {
 	if !s.active() {
 		return
 	}
-	now := time.Now().UnixNano()
+	now := nowNano()
 	var out docs
 	s.lock()
-	if s.closed {
+	if s.st.closed {
 		s.unlock()
 		return
 	}
 	if err != nil {
-		s.flags |= flagFault
+		s.st.flags |= flagFault
 		s.addCauseLocked(err, false, 3)
 	}
-	s.closed = true
-	s.end = max(now, s.start)
+	s.st.closed = true
+	s.st.end = max(now, s.st.start)
 	root := s.root
 	switch {
-	case s.parent == nil, s.parent.emitted, stream:
+	case s.parent == nil, s.parent.st.emitted, stream:
 		// A segment, a subsegment whose parent has been sent, or one
 		// asked to go now: send it with its closed subsegments.
 		s.rec.emitTree(s, &out)
-		if s.parent != nil && !s.parent.emitted {
+		if s.parent != nil && !s.parent.st.emitted {
 			s.parent.removeChild(s)
 		}
 	default:
-		s.counted = true
-		root.waiting++
-		if t := s.rec.streamingThreshold; t > 0 && root.waiting > t {
+		s.st.counted = true
+		root.st.waiting++
+		if t := s.rec.streamingThreshold; t > 0 && root.st.waiting > t {
 			top := s.parent
-			for top.parent != nil && !top.parent.emitted {
+			for top.parent != nil && !top.parent.st.emitted {
 				top = top.parent
 			}
 			s.rec.streamClosed(top, &out)
@@ -215,11 +220,11 @@ func (s *Segment) close(err error, stream bool) {
 }
 
 func (s *Segment) removeChild(c *Segment) {
-	for i, x := range s.children {
+	for i, x := range s.st.children {
 		if x == c {
-			copy(s.children[i:], s.children[i+1:])
-			s.children[len(s.children)-1] = nil
-			s.children = s.children[:len(s.children)-1]
+			copy(s.st.children[i:], s.st.children[i+1:])
+			s.st.children[len(s.st.children)-1] = nil
+			s.st.children = s.st.children[:len(s.st.children)-1]
 			return
 		}
 	}
@@ -402,7 +407,7 @@ func (s *Segment) AddError(err error) error {
 		return nil
 	}
 	s.lock()
-	s.flags |= flagFault
+	s.st.flags |= flagFault
 	s.addCauseLocked(err, false, 3)
 	s.unlock()
 	return nil
@@ -435,7 +440,7 @@ func (s *Segment) setFlag(f uint8) {
 		return
 	}
 	s.lock()
-	s.flags |= f
+	s.st.flags |= f
 	s.unlock()
 }
 
@@ -454,7 +459,7 @@ func (s *Segment) hasFlag(f uint8) bool {
 	}
 	s.lock()
 	defer s.unlock()
-	return s.flags&f != 0
+	return s.st.flags&f != 0
 }
 
 // SetUser records the user the request was made for (at most 250
@@ -489,7 +494,7 @@ func (s *Segment) SetNamespace(namespace string) {
 		return
 	}
 	s.lock()
-	s.namespace = namespace
+	s.st.namespace = namespace
 	s.unlock()
 }
 
@@ -523,7 +528,7 @@ func (s *Segment) SetSQL(sql *SQL) {
 		return
 	}
 	s.lock()
-	s.sql = sql
+	s.st.sql = sql
 	s.unlock()
 }
 
