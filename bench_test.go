@@ -2,14 +2,12 @@ package xray_test
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"sync/atomic"
 	"testing"
 
 	"github.com/openxray/xray"
 	"github.com/openxray/xray/sampling"
-	"github.com/openxray/xray/xraytest"
 )
 
 // discard is an emitter that drops documents, so benchmarks measure the
@@ -139,27 +137,4 @@ func BenchmarkEmitterThroughput(b *testing.B) {
 	}
 	e.Flush(context.Background())
 	b.ReportMetric(float64(e.Dropped())/float64(b.N), "dropped/op")
-}
-
-func Example() {
-	// In a program: xray.Configure(xray.Config{ServiceVersion: "1.0.0"}),
-	// then xray.BeginSegment. Here the documents stay in memory.
-	r, docs := xraytest.NewRecorder()
-
-	ctx, seg := r.BeginSegment(context.Background(), "checkout")
-	xray.AddAnnotation(ctx, "customer_tier", "gold")
-	err := xray.Capture(ctx, "charge-card", func(ctx context.Context) error {
-		xray.AddMetadata(ctx, "amount_cents", 1299)
-		return nil
-	})
-	seg.Close(err)
-
-	doc := docs.Documents()[0]
-	fmt.Println(doc.Name(), doc.Object("annotations")["customer_tier"])
-	for _, sub := range doc.Subsegments() {
-		fmt.Println(" ", sub.Name(), sub.Object("metadata")["default"])
-	}
-	// Output:
-	// checkout gold
-	//   charge-card map[amount_cents:1299]
 }
