@@ -1,7 +1,6 @@
 package xray
 
 import (
-	"math"
 	"runtime"
 	"strconv"
 
@@ -227,7 +226,7 @@ func (r *Recorder) appendEntity(dst []byte, e *Segment, independent, children bo
 }
 
 func (r *Recorder) appendAWS(dst []byte, e *Segment) []byte {
-	var fields []rawField
+	var fields []field
 	if e.st.x != nil {
 		fields = e.st.x.aws
 	}
@@ -236,14 +235,7 @@ func (r *Recorder) appendAWS(dst []byte, e *Segment) []byte {
 		return dst
 	}
 	dst = append(dst, `,"aws":{`...)
-	for i, f := range fields {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = jsonx.String(dst, f.key)
-		dst = append(dst, ':')
-		dst = append(dst, f.raw...)
-	}
+	dst = appendFields(dst, fields, -1)
 	if isSegment {
 		if len(fields) > 0 {
 			dst = append(dst, ',')
@@ -352,55 +344,9 @@ func appendSQL(dst []byte, q *SQL) []byte {
 	return append(dst, '}')
 }
 
-func appendAnnotations(dst []byte, as []annotation) []byte {
+func appendAnnotations(dst []byte, as []field) []byte {
 	dst = append(dst, `,"annotations":{`...)
-	for i := range as {
-		a := &as[i]
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = jsonx.String(dst, a.key)
-		dst = append(dst, ':')
-		switch a.kind {
-		case annString:
-			dst = jsonx.StringLimit(dst, a.str, maxAnnotationValue)
-		case annBool:
-			dst = strconv.AppendBool(dst, a.num != 0)
-		case annInt:
-			dst = strconv.AppendInt(dst, int64(a.num), 10)
-		case annUint:
-			dst = strconv.AppendUint(dst, a.num, 10)
-		case annFloat:
-			dst = jsonx.Float(dst, math.Float64frombits(a.num))
-		}
-	}
-	return append(dst, '}')
-}
-
-func appendMetadata(dst []byte, ns []metaNamespace, truncated bool) []byte {
-	dst = append(dst, `,"metadata":{`...)
-	for i := range ns {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = jsonx.String(dst, ns[i].name)
-		dst = append(dst, ":{"...)
-		for j, f := range ns[i].fields {
-			if j > 0 {
-				dst = append(dst, ',')
-			}
-			dst = jsonx.String(dst, f.key)
-			dst = append(dst, ':')
-			dst = append(dst, f.raw...)
-		}
-		dst = append(dst, '}')
-	}
-	if truncated {
-		if len(ns) > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, `"openxray":{"truncated":true}`...)
-	}
+	dst = appendFields(dst, as, maxAnnotationValue)
 	return append(dst, '}')
 }
 

@@ -378,7 +378,7 @@ func BeginSubsegment(ctx context.Context, name string) (context.Context, *Segmen
 		Default().contextMissing("BeginSubsegment " + name)
 		return ctx, nil
 	}
-	return parent.beginSubsegment(ctx, name)
+	return parent.beginSubsegment(ctx, name, "")
 }
 
 // BeginSubsegment is the package-level BeginSubsegment, with r's
@@ -392,7 +392,7 @@ func (r *Recorder) BeginSubsegment(ctx context.Context, name string) (context.Co
 		r.contextMissing("BeginSubsegment " + name)
 		return ctx, nil
 	}
-	return parent.beginSubsegment(ctx, name)
+	return parent.beginSubsegment(ctx, name, "")
 }
 
 // BeginSubsegment begins a subsegment of s. ctx should be a context that
@@ -405,10 +405,10 @@ func (s *Segment) BeginSubsegment(ctx context.Context, name string) (context.Con
 	if !s.active() {
 		return ctx, nil
 	}
-	return s.beginSubsegment(ctx, name)
+	return s.beginSubsegment(ctx, name, "")
 }
 
-func (parent *Segment) beginSubsegment(ctx context.Context, name string) (context.Context, *Segment) {
+func (parent *Segment) beginSubsegment(ctx context.Context, name, namespace string) (context.Context, *Segment) {
 	if parent.st == nil {
 		return ctx, nil
 	}
@@ -419,6 +419,7 @@ func (parent *Segment) beginSubsegment(ctx context.Context, name string) (contex
 	s.root, s.parent, s.rec = root, parent, parent.rec
 	s.id = newEntityID()
 	s.st.name = sanitizeName(name)
+	s.st.namespace = namespace
 	s.st.start = nowNano()
 	root.st.mu.Lock()
 	if !parent.st.emitted {

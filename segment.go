@@ -1,14 +1,13 @@
 package xray
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"sync"
 
 	"github.com/openxray/xray/header"
+	"github.com/openxray/xray/internal/sqltrace"
 )
 
 // Segment is a segment (the work of one service for one request) or a
@@ -63,12 +62,15 @@ type state struct {
 type extra struct {
 	user        string
 	origin      string
-	annotations []annotation
-	metadata    []metaNamespace
-	aws         []rawField
+	annotations []field
+	metadata    []metaEntry
+	aws         []field
 	http        *HTTP
 	cause       *cause
 	truncated   bool
+
+	annBuf  [2]field
+	metaBuf [2]metaEntry
 }
 
 const (
@@ -97,7 +99,11 @@ func (s *Segment) unlock() { s.root.st.mu.Unlock() }
 
 func (s *Segment) ext() *extra {
 	if s.st.x == nil {
-		s.st.x = &extra{}
+		x := &extra{}
+		// Room for the few values most entities get, in the same allocation.
+		x.annotations = x.annBuf[:0]
+		x.metadata = x.metaBuf[:0]
+		s.st.x = x
 	}
 	return s.st.x
 }
@@ -230,6 +236,24 @@ func (s *Segment) removeChild(c *Segment) {
 	}
 }
 
+// Discard abandons an open subsegment that has no subsegments of its own:
+// it is removed from its parent and never sent. Integrations use it when an
+// operation turns out not to have happened, such as a database driver
+// answering driver.ErrSkip.
+func (s *Segment) Discard() {
+	if !s.active() || s.parent == nil {
+		return
+	}
+	s.lock()
+	if !s.st.closed {
+		s.st.closed, s.st.emitted = true, true
+		if !s.parent.st.emitted {
+			s.parent.removeChild(s)
+		}
+	}
+	s.unlock()
+}
+
 // AddAnnotation records an indexed key-value pair, which X-Ray can search
 // (annotation.key = "value"). The value must be a string, a bool or any Go
 // integer or float type; strings are cut to 1,000 characters. Keys are 1 to
@@ -242,57 +266,16 @@ func (s *Segment) AddAnnotation(key string, value any) error {
 	if !validAnnotationKey(key) {
 		return fmt.Errorf("%w: %q", ErrInvalidAnnotationKey, key)
 	}
-	a := annotation{key: key}
-	switch v := value.(type) {
-	case string:
-		a.kind, a.str = annString, v
-	case bool:
-		a.kind = annBool
-		if v {
-			a.num = 1
-		}
-	case int:
-		a.setInt(int64(v))
-	case int8:
-		a.setInt(int64(v))
-	case int16:
-		a.setInt(int64(v))
-	case int32:
-		a.setInt(int64(v))
-	case int64:
-		a.setInt(v)
-	case uint:
-		a.setUint(uint64(v))
-	case uint8:
-		a.setUint(uint64(v))
-	case uint16:
-		a.setUint(uint64(v))
-	case uint32:
-		a.setUint(uint64(v))
-	case uint64:
-		a.setUint(v)
-	case uintptr:
-		a.setUint(uint64(v))
-	case float32:
-		a.setFloat(float64(v))
-	case float64:
-		a.setFloat(v)
-	default:
+	val, ok := scalar(value)
+	if !ok {
 		return fmt.Errorf("xray: annotation %q: value of type %T is not a string, number or bool", key, value)
+	}
+	if val.kind == kindString && len(val.str) > maxAnnotationValue {
+		val.str = truncateRunes(val.str, maxAnnotationValue)
 	}
 	s.lock()
 	x := s.ext()
-	replaced := false
-	for i := range x.annotations {
-		if x.annotations[i].key == key {
-			x.annotations[i] = a
-			replaced = true
-			break
-		}
-	}
-	if !replaced {
-		x.annotations = append(x.annotations, a)
-	}
+	x.annotations = setField(x.annotations, key, val)
 	s.unlock()
 	return nil
 }
@@ -310,34 +293,6 @@ func validAnnotationKey(k string) bool {
 	return true
 }
 
-type annotationKind uint8
-
-const (
-	annString annotationKind = iota
-	annBool
-	annInt
-	annUint
-	annFloat
-)
-
-type annotation struct {
-	key  string
-	kind annotationKind
-	num  uint64
-	str  string
-}
-
-func (a *annotation) setInt(v int64)   { a.kind, a.num = annInt, uint64(v) }
-func (a *annotation) setUint(v uint64) { a.kind, a.num = annUint, v }
-func (a *annotation) setFloat(v float64) {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		// JSON has no NaN or infinity; X-Ray would reject the document.
-		a.kind, a.str = annString, fmt.Sprint(v)
-		return
-	}
-	a.kind, a.num = annFloat, math.Float64bits(v)
-}
-
 // AddMetadata records a value in the default metadata namespace. Metadata
 // is not indexed; it can hold any value encoding/json can marshal. The value
 // is marshalled at once, so later changes to it are not recorded; a value
@@ -347,7 +302,8 @@ func (s *Segment) AddMetadata(key string, value any) error {
 }
 
 // AddMetadataToNamespace records a value in a metadata namespace. Namespaces
-// starting with "AWS." are reserved for AWS.
+// starting with "AWS." are reserved for AWS. Strings, bools and numbers are
+// stored without marshalling or allocating.
 func (s *Segment) AddMetadataToNamespace(namespace, key string, value any) error {
 	if !s.active() {
 		return nil
@@ -355,49 +311,15 @@ func (s *Segment) AddMetadataToNamespace(namespace, key string, value any) error
 	if namespace == "" || strings.HasPrefix(namespace, "AWS.") {
 		return fmt.Errorf("%w: %q", ErrInvalidMetadataKey, namespace)
 	}
-	raw, err := json.Marshal(value)
+	val, err := anyValue(value)
 	if err != nil {
 		return fmt.Errorf("xray: metadata %s.%s: %w", namespace, key, err)
 	}
 	s.lock()
-	s.ext().setMetadata(namespace, key, raw)
+	x := s.ext()
+	x.metadata = setMeta(x.metadata, namespace, key, val)
 	s.unlock()
 	return nil
-}
-
-type rawField struct {
-	key string
-	raw []byte
-}
-
-type metaNamespace struct {
-	name   string
-	fields []rawField
-}
-
-func (x *extra) setMetadata(namespace, key string, raw []byte) {
-	var ns *metaNamespace
-	for i := range x.metadata {
-		if x.metadata[i].name == namespace {
-			ns = &x.metadata[i]
-			break
-		}
-	}
-	if ns == nil {
-		x.metadata = append(x.metadata, metaNamespace{name: namespace})
-		ns = &x.metadata[len(x.metadata)-1]
-	}
-	ns.fields = setField(ns.fields, key, raw)
-}
-
-func setField(fields []rawField, key string, raw []byte) []rawField {
-	for i := range fields {
-		if fields[i].key == key {
-			fields[i].raw = raw
-			return fields
-		}
-	}
-	return append(fields, rawField{key: key, raw: raw})
 }
 
 // AddError records err as a cause (its type, message and the caller's
@@ -498,27 +420,11 @@ func (s *Segment) SetNamespace(namespace string) {
 	s.unlock()
 }
 
-// SQL is the sql block of a subsegment for a database query. Empty fields
-// are left out of the document.
-type SQL struct {
-	// URL is the database's address without password, for URL-form DSNs.
-	URL string
-	// ConnectionString is used instead of URL for other DSN forms.
-	ConnectionString string
-	// SanitizedQuery is the statement with literal values replaced.
-	SanitizedQuery string
-	// DatabaseType is the engine, such as PostgreSQL or MySQL.
-	DatabaseType string
-	// DatabaseVersion is the server's version.
-	DatabaseVersion string
-	// DriverVersion names the driver, such as github.com/lib/pq@v1.10.9.
-	DriverVersion string
-	// User is the database user name.
-	User string
-	// Preparation is "statement" for prepared statements and "call" for
-	// stored procedure calls.
-	Preparation string
-}
+// SQL is the sql block of a subsegment for a database query: URL or
+// ConnectionString (without password), SanitizedQuery, DatabaseType,
+// DatabaseVersion, DriverVersion, User and Preparation ("statement" or
+// "call"). Empty fields are left out of the document.
+type SQL = sqltrace.SQL
 
 // SetSQL sets the subsegment's sql block. The segment keeps the pointer:
 // the caller must not change *sql afterwards, and may share one *SQL between
@@ -595,13 +501,13 @@ func (s *Segment) SetAWS(key string, value any) error {
 	if key == "" || key == "xray" {
 		return fmt.Errorf("xray: aws field %q is reserved", key)
 	}
-	raw, err := json.Marshal(value)
+	val, err := anyValue(value)
 	if err != nil {
 		return fmt.Errorf("xray: aws field %s: %w", key, err)
 	}
 	s.lock()
 	x := s.ext()
-	x.aws = setField(x.aws, key, raw)
+	x.aws = setField(x.aws, key, val)
 	s.unlock()
 	return nil
 }

@@ -1,0 +1,5 @@
+package sqltrace
+
+import "github.com/DataDog/go-sqllexer"
+
+type sqllexerDBMS = sqllexer.DBMSType

@@ -1,0 +1,279 @@
+package sqltrace
+
+import (
+	"context"
+	"database/sql/driver"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/DataDog/go-sqllexer"
+)
+
+// Config is the resolved set of options of a traced database.
+type Config struct {
+	// DriverName is the name the driver is registered under, if known.
+	DriverName string
+	// DSN is the data source name, read for the sql block (its secrets are
+	// never recorded). Empty with OpenDB unless given.
+	DSN string
+	// DatabaseType overrides the type detected from the driver.
+	DatabaseType string
+	// Name overrides the subsegment name (default "<database>@<host>").
+	Name string
+	// Query says what the sql block's sanitized_query holds.
+	Query QueryMode
+	// MaxQueryLen caps sanitized_query; 0 means DefaultMaxQueryLen.
+	MaxQueryLen int
+	// Params, when set, returns what to record of a statement's bound
+	// arguments (metadata sql.parameters); the user redacts there.
+	Params func(query string, args []driver.NamedValue) any
+	// SlowQuery, when positive, annotates slower calls with slow_query.
+	SlowQuery time.Duration
+	// NoDatabaseVersion turns off reading the server's version.
+	NoDatabaseVersion bool
+	// IgnoreCancel records nothing for calls cancelled by their context.
+	IgnoreCancel bool
+	// RawErrorMessages records driver error messages as they are, with the
+	// values they quote.
+	RawErrorMessages bool
+}
+
+// tracer is the state shared by every connection of one traced database.
+type tracer struct {
+	cfg     Config
+	dbType  string
+	dialect sqllexer.DBMSType
+	name    string
+	maxLen  int
+
+	// base is the sql block without a statement; replaced when the
+	// server's version becomes known.
+	base        atomic.Pointer[SQL]
+	versionOnce sync.Once
+
+	cacheMu sync.RWMutex
+	cache   map[cacheKey]*SQL
+
+	missingReported atomic.Bool
+}
+
+type cacheKey struct {
+	query    string
+	prepared bool
+}
+
+// maxCached bounds the statement cache; past it the cache starts over.
+const maxCached = 1024
+
+func newTracer(cfg Config, inner any) *tracer {
+	pkg := driverPackage(inner)
+	t := &tracer{cfg: cfg}
+	t.dbType = cfg.DatabaseType
+	if t.dbType == "" {
+		t.dbType = detectType(cfg.DriverName, pkg)
+	}
+	t.dialect = dialect(t.dbType)
+	t.maxLen = cfg.MaxQueryLen
+	if t.maxLen <= 0 {
+		t.maxLen = DefaultMaxQueryLen
+	}
+	info := parseDSN(cfg.DSN, t.dbType)
+	t.name = cfg.Name
+	if t.name == "" {
+		db, host := info.database, info.host
+		switch {
+		case db != "" && host != "":
+			t.name = db + "@" + host
+		case db != "":
+			t.name = db
+		default:
+			t.name = t.dbType
+		}
+	}
+	t.base.Store(&SQL{
+		URL:              info.url,
+		ConnectionString: info.connStr,
+		DatabaseType:     t.dbType,
+		DriverVersion:    driverVersion(pkg),
+		User:             info.user,
+	})
+	t.cache = make(map[cacheKey]*SQL)
+	return t
+}
+
+// sqlFor returns the (cached) sql block of a statement.
+func (t *tracer) sqlFor(query string, prepared bool) *SQL {
+	k := cacheKey{query, prepared}
+	t.cacheMu.RLock()
+	s := t.cache[k]
+	t.cacheMu.RUnlock()
+	if s != nil {
+		return s
+	}
+	b := *t.base.Load()
+	b.SanitizedQuery = sanitize(query, t.cfg.Query, t.dialect, t.maxLen)
+	switch {
+	case isCall(query):
+		b.Preparation = "call"
+	case prepared:
+		b.Preparation = "statement"
+	}
+	s = &b
+	t.cacheMu.Lock()
+	if len(t.cache) >= maxCached {
+		t.cache = make(map[cacheKey]*SQL)
+	}
+	t.cache[k] = s
+	t.cacheMu.Unlock()
+	return s
+}
+
+// setVersion records the server's version in every sql block from now on.
+func (t *tracer) setVersion(v string) {
+	b := *t.base.Load()
+	b.DatabaseVersion = v
+	t.base.Store(&b)
+	t.cacheMu.Lock()
+	t.cache = make(map[cacheKey]*SQL)
+	t.cacheMu.Unlock()
+}
+
+// fetchVersion reads the server's version once per traced database, on a
+// connection of its own and in a goroutine of its own, so no caller waits.
+func (t *tracer) fetchVersion(connect func(context.Context) (driver.Conn, error)) {
+	if t.cfg.NoDatabaseVersion {
+		return
+	}
+	q := versionQuery(t.dbType)
+	if q == "" {
+		return
+	}
+	t.versionOnce.Do(func() {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			c, err := connect(ctx)
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			if v, err := queryString(ctx, c, q); err == nil && v != "" {
+				t.setVersion(v)
+			}
+		}()
+	})
+}
+
+// queryString runs q on a raw driver connection and returns the first
+// column of the first row as text.
+func queryString(ctx context.Context, c driver.Conn, q string) (string, error) {
+	var rows driver.Rows
+	var err error
+	if qc, ok := c.(driver.QueryerContext); ok {
+		rows, err = qc.QueryContext(ctx, q, nil)
+	} else {
+		err = driver.ErrSkip
+	}
+	if err == driver.ErrSkip {
+		var st driver.Stmt
+		if pc, ok := c.(driver.ConnPrepareContext); ok {
+			st, err = pc.PrepareContext(ctx, q)
+		} else {
+			st, err = c.Prepare(q)
+		}
+		if err != nil {
+			return "", err
+		}
+		defer st.Close()
+		if sq, ok := st.(driver.StmtQueryContext); ok {
+			rows, err = sq.QueryContext(ctx, nil)
+		} else {
+			rows, err = st.Query(nil) //nolint:staticcheck // drivers without contexts
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	dest := make([]driver.Value, len(rows.Columns()))
+	if len(dest) == 0 {
+		return "", io.EOF
+	}
+	if err := rows.Next(dest); err != nil {
+		return "", err
+	}
+	switch v := dest[0].(type) {
+	case string:
+		return v, nil
+	case []byte:
+		return string(v), nil
+	}
+	return "", io.EOF
+}
+
+// start begins the subsegment of one call. parent is the transaction's
+// subsegment for statements run in one. report says whether a missing
+// segment is worth telling the context-missing strategy about (not for
+// connections the pool opens in the background).
+func (t *tracer) start(ctx context.Context, parent Span, report bool) (context.Context, Span) {
+	if Begin == nil {
+		return ctx, nil
+	}
+	c, span, found := Begin(ctx, parent, t.name)
+	if !found && report && ContextMissing != nil && !t.missingReported.Load() && t.missingReported.CompareAndSwap(false, true) {
+		// Once per database: a program that queries outside segments
+		// is told where, and then pays only the context lookup.
+		ContextMissing("database/sql call on " + t.name)
+	}
+	return c, span
+}
+
+// finish records the outcome of a call and closes its span.
+func (t *tracer) finish(span Span, sql *SQL, err error, started time.Time) {
+	if span == nil {
+		return
+	}
+	if sql != nil {
+		span.SetSQL(sql)
+	}
+	if err != nil {
+		t.recordError(span, err)
+	}
+	if t.cfg.SlowQuery > 0 && time.Since(started) >= t.cfg.SlowQuery {
+		span.AddAnnotation("slow_query", true)
+	}
+	span.Close(nil)
+}
+
+// now returns the time a call starts, when slow queries are watched.
+func (t *tracer) now() time.Time {
+	if t.cfg.SlowQuery > 0 {
+		return time.Now()
+	}
+	return time.Time{}
+}
+
+func (t *tracer) recordError(span Span, err error) {
+	d := inspect(err)
+	switch classify(err, d) {
+	case classCancel:
+		if t.cfg.IgnoreCancel {
+			return
+		}
+	case classError:
+		span.AddErrorFlag()
+	default:
+		span.AddFaultFlag()
+	}
+	span.AddCause(newCause(err, d, t.cfg.RawErrorMessages), true)
+}
+
+// recordParams adds the user's record of bound arguments.
+func (t *tracer) recordParams(span Span, query string, args []driver.NamedValue) {
+	if span == nil || t.cfg.Params == nil || len(args) == 0 {
+		return
+	}
+	span.AddMetadataToNamespace("sql", "parameters", t.cfg.Params(query, args))
+}
