@@ -82,8 +82,8 @@ func (s *logErrorStrategy) ContextMissing(v any) {
 		slog.Any("detail", v), slog.String("at", callerOutside(pcs[:])))
 }
 
-// callerOutside returns the first frame that is not in this module's
-// packages: the user's call site.
+// callerOutside returns the first frame that is neither in this module's
+// packages nor in the standard library: the user's call site.
 func callerOutside(pcs []uintptr) string {
 	frames := runtime.CallersFrames(pcs)
 	var last runtime.Frame
@@ -91,7 +91,7 @@ func callerOutside(pcs []uintptr) string {
 		f, more := frames.Next()
 		if f.Function != "" {
 			last = f
-			if !sdkFunction(f.Function) {
+			if !sdkFunction(f.Function) && !stdFunction(f.Function) {
 				return fmt.Sprintf("%s (%s:%d)", f.Function, f.File, f.Line)
 			}
 		}
@@ -125,4 +125,19 @@ func sdkFunction(fn string) bool {
 		return false
 	}
 	return !strings.Contains(fn, "_test.")
+}
+
+// stdFunction reports whether a function belongs to the standard library,
+// whose import paths have no dot in their first element.
+func stdFunction(fn string) bool {
+	if strings.HasPrefix(fn, "main.") {
+		return false
+	}
+	first := fn
+	if i := strings.IndexByte(fn, '/'); i >= 0 {
+		first = fn[:i]
+	} else if i := strings.IndexByte(fn, '.'); i >= 0 {
+		first = fn[:i]
+	}
+	return !strings.Contains(first, ".")
 }
