@@ -14,7 +14,7 @@ import (
 // discard drops documents: the benchmarks measure the caller's side.
 type discard struct{}
 
-func (discard) Emit([]byte)                   {}
+func (discard) Emit([]byte)                 {}
 func (discard) Flush(context.Context) error { return nil }
 
 func benchDB(b *testing.B, traced bool) *sql.DB {
