@@ -7,7 +7,7 @@ import (
 	"sync"
 
 	"github.com/openxray/xray/header"
-	"github.com/openxray/xray/internal/sqltrace"
+	"github.com/openxray/xray/internal/tracehook"
 )
 
 // Segment is a segment (the work of one service for one request) or a
@@ -122,6 +122,19 @@ func (s *Segment) TraceID() string {
 		return ""
 	}
 	return s.root.traceID.String()
+}
+
+// SetName renames the segment, for names known only once the work is
+// done, such as the route an HTTP request matched. Sampling rules saw the
+// first name.
+func (s *Segment) SetName(name string) {
+	if !s.active() {
+		return
+	}
+	name = sanitizeName(name)
+	s.lock()
+	s.st.name = name
+	s.unlock()
 }
 
 // Name returns the (sanitized) name of the segment, or "" for a segment
@@ -424,7 +437,7 @@ func (s *Segment) SetNamespace(namespace string) {
 // ConnectionString (without password), SanitizedQuery, DatabaseType,
 // DatabaseVersion, DriverVersion, User and Preparation ("statement" or
 // "call"). Empty fields are left out of the document.
-type SQL = sqltrace.SQL
+type SQL = tracehook.SQL
 
 // SetSQL sets the subsegment's sql block. The segment keeps the pointer:
 // the caller must not change *sql afterwards, and may share one *SQL between
@@ -445,17 +458,10 @@ type HTTP struct {
 	Response HTTPResponse
 }
 
-// HTTPRequest describes an HTTP request. Empty fields are left out.
-type HTTPRequest struct {
-	Method    string
-	URL       string
-	UserAgent string
-	ClientIP  string
-	// XForwardedFor marks ClientIP as read from X-Forwarded-For.
-	XForwardedFor bool
-	// Traced marks an outgoing call to a service that is traced too.
-	Traced bool
-}
+// HTTPRequest describes an HTTP request: Method, URL, UserAgent, ClientIP,
+// XForwardedFor (ClientIP read from X-Forwarded-For) and Traced (an
+// outgoing call to a traced service). Empty fields are left out.
+type HTTPRequest = tracehook.HTTPRequest
 
 // HTTPResponse describes an HTTP response. Zero fields are left out.
 type HTTPResponse struct {

@@ -1,35 +1,10 @@
 package xray
 
 import (
-	"context"
 	"database/sql"
 
 	"github.com/openxray/xray/internal/sqltrace"
 )
-
-func init() {
-	sqltrace.Begin = beginSQL
-	sqltrace.ContextMissing = func(what string) { Default().contextMissing(what) }
-}
-
-// beginSQL starts a database subsegment for package sqltrace.
-func beginSQL(ctx context.Context, parent sqltrace.Span, name string) (context.Context, sqltrace.Span, bool) {
-	var p *Segment
-	if parent != nil {
-		p, _ = parent.(*Segment)
-	}
-	if p == nil {
-		p = GetSegment(ctx)
-	}
-	if p == nil {
-		return ctx, nil, false
-	}
-	c, s := p.beginSubsegment(ctx, name, "remote")
-	if s == nil {
-		return ctx, nil, true
-	}
-	return c, s, true
-}
 
 // SQLContext opens a database like sql.Open, with every call traced: each
 // query, statement, transaction, ping and connection opened inside a

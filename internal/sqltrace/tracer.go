@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/DataDog/go-sqllexer"
+	"github.com/openxray/xray/internal/tracehook"
 )
 
 // Config is the resolved set of options of a traced database.
@@ -218,14 +219,14 @@ func queryString(ctx context.Context, c driver.Conn, q string) (string, error) {
 // segment is worth telling the context-missing strategy about (not for
 // connections the pool opens in the background).
 func (t *tracer) start(ctx context.Context, parent Span, report bool) (context.Context, Span) {
-	if Begin == nil {
+	if tracehook.BeginSubsegment == nil {
 		return ctx, nil
 	}
-	c, span, found := Begin(ctx, parent, t.name)
-	if !found && report && ContextMissing != nil && !t.missingReported.Load() && t.missingReported.CompareAndSwap(false, true) {
+	c, span, found := tracehook.BeginSubsegment(ctx, parent, t.name, "remote")
+	if !found && report && tracehook.ContextMissing != nil && !t.missingReported.Load() && t.missingReported.CompareAndSwap(false, true) {
 		// Once per database: a program that queries outside segments
 		// is told where, and then pays only the context lookup.
-		ContextMissing("database/sql call on " + t.name)
+		tracehook.ContextMissing("database/sql call on " + t.name)
 	}
 	return c, span
 }
