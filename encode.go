@@ -121,7 +121,7 @@ func (r *Recorder) appendTruncated(dst []byte, e *Segment) []byte {
 	}
 	// Still too large: annotations, aws fields and causes are user data of
 	// unbounded count; keep only identity and timing.
-	x.annotations, x.aws, x.cause, x.http = nil, nil, nil, nil
+	x.annotations, x.aws, x.cause, x.hasHTTP = nil, nil, nil, false
 	e.st.sql = nil
 	return r.appendEntity(dst[:0], e, e.parent != nil, false)
 }
@@ -181,8 +181,8 @@ func (r *Recorder) appendEntity(dst []byte, e *Segment, independent, children bo
 			dst = append(dst, `,"origin":`...)
 			dst = jsonx.String(dst, x.origin)
 		}
-		if x.http != nil {
-			dst = appendHTTP(dst, x.http)
+		if x.hasHTTP {
+			dst = appendHTTP(dst, &x.http)
 		}
 	}
 	dst = r.appendAWS(dst, e)

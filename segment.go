@@ -65,7 +65,8 @@ type extra struct {
 	annotations []field
 	metadata    []metaEntry
 	aws         []field
-	http        *HTTP
+	http        HTTP
+	hasHTTP     bool
 	cause       *cause
 	truncated   bool
 
@@ -135,6 +136,14 @@ func (s *Segment) SetName(name string) {
 	s.lock()
 	s.st.name = name
 	s.unlock()
+}
+
+// AppendTraceID appends the trace ID to dst, without allocating.
+func (s *Segment) AppendTraceID(dst []byte) []byte {
+	if s == nil {
+		return dst
+	}
+	return append(dst, s.root.traceID[:]...)
 }
 
 // Name returns the (sanitized) name of the segment, or "" for a segment
@@ -476,9 +485,7 @@ func (s *Segment) SetHTTPRequest(r HTTPRequest) {
 	}
 	s.lock()
 	x := s.ext()
-	if x.http == nil {
-		x.http = &HTTP{}
-	}
+	x.hasHTTP = true
 	x.http.Request = r
 	s.unlock()
 }
@@ -490,9 +497,7 @@ func (s *Segment) SetHTTPResponse(status int, contentLength int64) {
 	}
 	s.lock()
 	x := s.ext()
-	if x.http == nil {
-		x.http = &HTTP{}
-	}
+	x.hasHTTP = true
 	x.http.Response = HTTPResponse{Status: status, ContentLength: contentLength}
 	s.unlock()
 }

@@ -51,6 +51,7 @@ type HTTPRequest struct {
 type Span interface {
 	ID() string
 	TraceID() string
+	AppendTraceID(dst []byte) []byte
 	Sampled() bool
 	DownstreamHeader() *header.Header
 	SetName(string)

@@ -1,0 +1,175 @@
+package xrayhttp
+
+import (
+	"crypto/tls"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/openxray/xray/header"
+	"github.com/openxray/xray/internal/tracehook"
+)
+
+// ClientOption configures Client and RoundTripper.
+type ClientOption interface {
+	applyClient(*clientConfig)
+}
+
+type clientConfig struct {
+	timings bool
+}
+
+type clientOptionFunc func(*clientConfig)
+
+func (f clientOptionFunc) applyClient(c *clientConfig) { f(c) }
+
+// WithTimings records DNS lookup, connection, TLS handshake and time to
+// first byte, in milliseconds, as metadata "http" of each request's
+// subsegment (one subsegment, not one per phase). The user's own
+// httptrace.ClientTrace in the request's context still runs.
+func WithTimings() ClientOption {
+	return clientOptionFunc(func(c *clientConfig) { c.timings = true })
+}
+
+// Client returns a copy of c (http.DefaultClient when nil) whose requests
+// are traced.
+func Client(c *http.Client, opts ...ClientOption) *http.Client {
+	if c == nil {
+		c = http.DefaultClient
+	}
+	cp := *c
+	cp.Transport = RoundTripper(c.Transport, opts...)
+	return &cp
+}
+
+// RoundTripper returns rt (http.DefaultTransport when nil) with each
+// request made a subsegment named by the host, in namespace "remote", and
+// the trace header sent on. Without a segment in the request's context the
+// request goes out untraced and without the header; in an unsampled
+// segment it carries the header with Sampled=0, so the callee records
+// nothing either.
+func RoundTripper(rt http.RoundTripper, opts ...ClientOption) http.RoundTripper {
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	if t, ok := rt.(*transport); ok {
+		return t
+	}
+	t := &transport{base: rt}
+	for _, o := range opts {
+		if o != nil {
+			o.applyClient(&t.cfg)
+		}
+	}
+	return t
+}
+
+type transport struct {
+	base http.RoundTripper
+	cfg  clientConfig
+}
+
+// RoundTrip sends req in a subsegment. The subsegment ends when the
+// response headers arrive (or the request fails), so it is always closed,
+// whether or not the caller reads the body.
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if tracehook.BeginSubsegment == nil {
+		return t.base.RoundTrip(req)
+	}
+	ctx := req.Context()
+	sctx, span, found := tracehook.BeginSubsegment(ctx, nil, req.URL.Hostname(), "remote")
+	if span == nil {
+		if found {
+			// Unsampled: tell the callee, so it does not sample alone.
+			if seg := tracehook.FromContext(ctx); seg != nil {
+				r2 := req.Clone(ctx)
+				r2.Header.Set(header.Name, seg.DownstreamHeader().String())
+				return t.base.RoundTrip(r2)
+			}
+		}
+		return t.base.RoundTrip(req)
+	}
+	var timing *timings
+	if t.cfg.timings {
+		timing = &timings{}
+		sctx = httptrace.WithClientTrace(sctx, timing.trace())
+	}
+	// The RoundTripper contract: never change the caller's request.
+	r2 := req.Clone(sctx)
+	r2.Header.Set(header.Name, span.DownstreamHeader().String())
+	span.SetHTTPRequest(tracehook.HTTPRequest{Method: req.Method, URL: safeURL(req.URL), Traced: true})
+
+	resp, err := t.base.RoundTrip(r2)
+	if timing != nil {
+		timing.record(span)
+	}
+	if err != nil {
+		span.AddFaultFlag()
+		span.AddCause(err, true)
+		span.Close(nil)
+		return resp, err
+	}
+	span.SetHTTPResponse(resp.StatusCode, resp.ContentLength)
+	markStatus(span, resp.StatusCode)
+	span.Close(nil)
+	return resp, nil
+}
+
+// safeURL is u without user information, query string and fragment.
+func safeURL(u *url.URL) string {
+	v := *u
+	v.User = nil
+	v.RawQuery, v.ForceQuery = "", false
+	v.Fragment, v.RawFragment = "", ""
+	return v.String()
+}
+
+// timings collects the phases of one request from httptrace hooks, which
+// the transport may call from its own goroutines (a dial can finish after
+// the request was served by another connection).
+type timings struct {
+	mu                                   sync.Mutex
+	dnsStart, connStart, tlsStart, start time.Time
+	dns, conn, tls, ttfb                 time.Duration
+}
+
+func (tm *timings) set(d *time.Duration, since *time.Time) {
+	tm.mu.Lock()
+	*d = time.Since(*since)
+	tm.mu.Unlock()
+}
+
+func (tm *timings) mark(t *time.Time) {
+	tm.mu.Lock()
+	*t = time.Now()
+	tm.mu.Unlock()
+}
+
+func (tm *timings) trace() *httptrace.ClientTrace {
+	tm.start = time.Now()
+	return &httptrace.ClientTrace{
+		DNSStart:             func(httptrace.DNSStartInfo) { tm.mark(&tm.dnsStart) },
+		DNSDone:              func(httptrace.DNSDoneInfo) { tm.set(&tm.dns, &tm.dnsStart) },
+		ConnectStart:         func(string, string) { tm.mark(&tm.connStart) },
+		ConnectDone:          func(string, string, error) { tm.set(&tm.conn, &tm.connStart) },
+		TLSHandshakeStart:    func() { tm.mark(&tm.tlsStart) },
+		TLSHandshakeDone:     func(tls.ConnectionState, error) { tm.set(&tm.tls, &tm.tlsStart) },
+		GotFirstResponseByte: func() { tm.set(&tm.ttfb, &tm.start) },
+	}
+}
+
+func (tm *timings) record(s tracehook.Span) {
+	tm.mu.Lock()
+	defer tm.mu.Unlock()
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	for _, f := range []struct {
+		key string
+		d   time.Duration
+	}{{"dns_ms", tm.dns}, {"connect_ms", tm.conn}, {"tls_ms", tm.tls}, {"first_byte_ms", tm.ttfb}} {
+		if f.d > 0 {
+			s.AddMetadataToNamespace("http", f.key, ms(f.d))
+		}
+	}
+}

@@ -1,0 +1,290 @@
+// Package xrayhttp traces HTTP servers and clients and carries the trace
+// from one to the other in the X-Amzn-Trace-Id header.
+//
+// Handler wraps an http.Handler: each request becomes a segment that
+// continues the caller's trace (or starts one, sampled by the recorder's
+// rules on host, method and path), records the request and the response,
+// and answers with the trace header. Client and RoundTripper make each
+// outgoing request a subsegment and send the header on.
+//
+// The package works with any router that takes an http.Handler (net/http's
+// ServeMux, chi, gorilla/mux). Package xray re-exports Handler, Client,
+// RoundTripper and the segment namers under the names aws-xray-sdk-go
+// uses.
+package xrayhttp
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/openxray/xray/header"
+	"github.com/openxray/xray/internal/tracehook"
+	"github.com/openxray/xray/sampling"
+)
+
+// SegmentNamer names the segment of a request from its host.
+type SegmentNamer interface {
+	Name(host string) string
+}
+
+// FixedSegmentNamer names every segment the same.
+type FixedSegmentNamer struct {
+	FixedName string
+}
+
+// NewFixedSegmentNamer returns a namer that always answers name.
+func NewFixedSegmentNamer(name string) *FixedSegmentNamer {
+	return &FixedSegmentNamer{FixedName: name}
+}
+
+// Name returns the fixed name.
+func (n *FixedSegmentNamer) Name(string) string { return n.FixedName }
+
+// DynamicSegmentNamer names a segment by the request's host when the host
+// matches RecognizedHosts, and FallbackName otherwise.
+type DynamicSegmentNamer struct {
+	FallbackName string
+	// RecognizedHosts is a pattern, or patterns separated by commas, with
+	// * and ? wildcards, such as "*.example.com".
+	RecognizedHosts string
+}
+
+// NewDynamicSegmentNamer returns a namer that uses the host when it
+// matches recognizedHosts and fallback otherwise.
+func NewDynamicSegmentNamer(fallback, recognizedHosts string) *DynamicSegmentNamer {
+	return &DynamicSegmentNamer{FallbackName: fallback, RecognizedHosts: recognizedHosts}
+}
+
+// Name returns host when it is recognized, else the fallback name.
+func (n *DynamicSegmentNamer) Name(host string) string {
+	for _, p := range strings.Split(n.RecognizedHosts, ",") {
+		if p = strings.TrimSpace(p); p != "" && sampling.WildcardMatch(p, host) {
+			return host
+		}
+	}
+	return n.FallbackName
+}
+
+// Option configures Handler.
+type Option interface {
+	apply(*handlerConfig)
+}
+
+type handlerConfig struct {
+	route func(*http.Request) string
+}
+
+type optionFunc func(*handlerConfig)
+
+func (f optionFunc) apply(c *handlerConfig) { f(c) }
+
+// WithRouteName renames each segment, once the handler has run, with
+// name(r) when it is not empty: r.Pattern for net/http's ServeMux (the
+// default when name is nil), chi.RouteContext(r.Context()).RoutePattern()
+// for chi, mux.CurrentRoute(r).GetPathTemplate() for gorilla/mux. Names from
+// routes stay few, where names from hosts or paths could be many.
+func WithRouteName(name func(r *http.Request) string) Option {
+	if name == nil {
+		name = func(r *http.Request) string { return r.Pattern }
+	}
+	return optionFunc(func(c *handlerConfig) { c.route = name })
+}
+
+// Handler returns h wrapped so that each request is a segment named by
+// namer. See the package documentation.
+func Handler(namer SegmentNamer, h http.Handler, opts ...Option) http.Handler {
+	var cfg handlerConfig
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&cfg)
+		}
+	}
+	if namer == nil {
+		namer = NewFixedSegmentNamer("")
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serve(&cfg, namer, h, w, r)
+	})
+}
+
+func serve(cfg *handlerConfig, namer SegmentNamer, h http.Handler, w http.ResponseWriter, r *http.Request) {
+	if tracehook.BeginSegment == nil {
+		h.ServeHTTP(w, r)
+		return
+	}
+	var in *header.Header
+	if v := r.Header.Get(header.Name); v != "" {
+		in = header.FromString(v)
+	}
+	host := hostOnly(r.Host)
+	ctx, seg := tracehook.BeginSegment(r.Context(), namer.Name(host), in,
+		sampling.Request{Host: host, Method: r.Method, URL: r.URL.Path})
+	if seg == nil { // the SDK is disabled
+		h.ServeHTTP(w, r)
+		return
+	}
+	w.Header().Set(header.Name, responseHeader(seg, in))
+	r = r.WithContext(ctx)
+	if !seg.Sampled() {
+		h.ServeHTTP(w, r)
+		return
+	}
+
+	req := tracehook.HTTPRequest{Method: r.Method, URL: requestURL(r), UserAgent: r.UserAgent()}
+	req.ClientIP, req.XForwardedFor = clientIP(r)
+	seg.SetHTTPRequest(req)
+
+	ww, rw := wrap(w)
+	defer func() {
+		if p := recover(); p != nil {
+			if p != http.ErrAbortHandler {
+				seg.RecordPanic(p)
+			}
+			seg.SetHTTPResponse(http.StatusInternalServerError, rw.written)
+			seg.AddFaultFlag()
+			seg.Close(nil)
+			panic(p)
+		}
+	}()
+	h.ServeHTTP(ww, r)
+
+	if cfg.route != nil {
+		if name := cfg.route(r); name != "" {
+			seg.SetName(name)
+		}
+	}
+	status := rw.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	seg.SetHTTPResponse(status, rw.written)
+	markStatus(seg, status)
+	seg.Close(nil)
+}
+
+// markStatus sets the flags of a response status: 4xx error, 429 also
+// throttle, 5xx fault.
+func markStatus(s tracehook.Span, status int) {
+	switch {
+	case status == http.StatusTooManyRequests:
+		s.AddThrottleFlag()
+	case status >= 400 && status < 500:
+		s.AddErrorFlag()
+	case status >= 500:
+		s.AddFaultFlag()
+	}
+}
+
+// responseHeader is the X-Amzn-Trace-Id answered to the caller: the trace
+// and, when the caller asked (Sampled=?), the decision.
+func responseHeader(seg tracehook.Span, in *header.Header) string {
+	var buf [64]byte
+	b := append(buf[:0], "Root="...)
+	b = seg.AppendTraceID(b)
+	if in != nil && in.SamplingDecision == header.Requested {
+		if seg.Sampled() {
+			b = append(append(b, ';'), header.Sampled...)
+		} else {
+			b = append(append(b, ';'), header.NotSampled...)
+		}
+	}
+	return string(b)
+}
+
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return hostport
+}
+
+// requestURL rebuilds the URL the client asked for, without its query
+// string (which may carry personal data or tokens).
+func requestURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	} else if p := r.Header.Get("X-Forwarded-Proto"); p == "https" || p == "http" {
+		scheme = p
+	}
+	return scheme + "://" + r.Host + r.URL.EscapedPath()
+}
+
+// clientIP returns the first X-Forwarded-For hop, or the peer's address.
+func clientIP(r *http.Request) (string, bool) {
+	if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+		first, _, _ := strings.Cut(xff, ",")
+		if first = strings.TrimSpace(first); first != "" {
+			return first, true
+		}
+	}
+	return hostOnly(r.RemoteAddr), false
+}
+
+// responseWriter records the status and the bytes written.
+type responseWriter struct {
+	http.ResponseWriter
+	status   int
+	written  int64
+	hijacked bool
+}
+
+func (w *responseWriter) WriteHeader(code int) {
+	if w.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *responseWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.written += int64(n)
+	return n, err
+}
+
+// Unwrap returns the original ResponseWriter, for http.ResponseController.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+type (
+	flusher    struct{ w *responseWriter }
+	hijacker   struct{ w *responseWriter }
+	readerFrom struct{ w *responseWriter }
+	pusher     struct{ w *responseWriter }
+)
+
+func (f flusher) Flush() {
+	if f.w.status == 0 {
+		f.w.status = http.StatusOK
+	}
+	f.w.ResponseWriter.(http.Flusher).Flush()
+}
+
+func (h hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c, rw, err := h.w.ResponseWriter.(http.Hijacker).Hijack()
+	if err == nil {
+		h.w.hijacked = true
+		if h.w.status == 0 {
+			h.w.status = http.StatusSwitchingProtocols
+		}
+	}
+	return c, rw, err
+}
+
+func (r readerFrom) ReadFrom(src io.Reader) (int64, error) {
+	if r.w.status == 0 {
+		r.w.status = http.StatusOK
+	}
+	n, err := r.w.ResponseWriter.(io.ReaderFrom).ReadFrom(src)
+	r.w.written += n
+	return n, err
+}
+
+func (p pusher) Push(target string, opts *http.PushOptions) error {
+	return p.w.ResponseWriter.(http.Pusher).Push(target, opts)
+}
