@@ -57,7 +57,7 @@ type logErrorStrategy struct {
 	count  atomic.Int64
 }
 
-const callSiteDepth = 8
+const callSiteDepth = 16
 
 func (s *logErrorStrategy) ContextMissing(v any) {
 	// The stack's program counters identify the call site without

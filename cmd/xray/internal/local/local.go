@@ -1,0 +1,126 @@
+// Package local runs the local daemon: the UDP receiver, the SQLite store,
+// the viewer and the sampling API, together.
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/openxray/xray/cmd/xray/internal/daemon"
+	"github.com/openxray/xray/cmd/xray/internal/store"
+	"github.com/openxray/xray/cmd/xray/internal/viewer"
+)
+
+// Options configure the local daemon. Addresses default to loopback.
+type Options struct {
+	UDP           string        // segments; 127.0.0.1:2000
+	HTTP          string        // viewer and API; 127.0.0.1:2001
+	DB            string        // SQLite file; store.DefaultPath()
+	Retention     time.Duration // traces older than this are deleted; 0 keeps all
+	SamplingRules string        // local rules file for the sampling API
+	Forward       string        // upstream daemon receiving a copy of each datagram
+	Logger        *slog.Logger
+}
+
+// Local is a running local daemon.
+type Local struct {
+	Daemon *daemon.Daemon
+	Store  *store.Store
+	// HTTPAddr is where the viewer listens.
+	HTTPAddr string
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	errs   chan error
+}
+
+// Start starts the local daemon; Close stops it.
+func Start(ctx context.Context, o Options) (*Local, error) {
+	if o.UDP == "" {
+		o.UDP = "127.0.0.1:2000"
+	}
+	if o.HTTP == "" {
+		o.HTTP = "127.0.0.1:2001"
+	}
+	if o.DB == "" {
+		o.DB = store.DefaultPath()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	rules := viewer.DefaultRules()
+	if o.SamplingRules != "" {
+		var err error
+		if rules, err = viewer.LoadRules(o.SamplingRules); err != nil {
+			return nil, fmt.Errorf("sampling rules: %w", err)
+		}
+	}
+	st, err := store.Open(o.DB, o.Logger)
+	if err != nil {
+		return nil, err
+	}
+	d, err := daemon.Listen(daemon.Config{UDPAddr: o.UDP, Forward: o.Forward, Logger: o.Logger})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("listening for segments on udp %s: %w", o.UDP, err)
+	}
+	ln, err := net.Listen("tcp", o.HTTP)
+	if err != nil {
+		st.Close()
+		d.Run(canceled()) // closes the socket
+		return nil, fmt.Errorf("listening for the viewer on %s: %w", o.HTTP, err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	l := &Local{Daemon: d, Store: st, HTTPAddr: ln.Addr().String(), cancel: cancel, errs: make(chan error, 4)}
+	srv := &http.Server{Handler: &viewer.Server{Store: st, Daemon: d, Rules: rules, Logger: o.Logger}, ReadHeaderTimeout: 10 * time.Second}
+
+	l.wg.Add(4)
+	go func() { defer l.wg.Done(); d.Run(ctx) }()
+	go func() { defer l.wg.Done(); st.Run(context.WithoutCancel(ctx), d.Documents()) }()
+	go func() { defer l.wg.Done(); st.PruneEvery(ctx, o.Retention, time.Minute) }()
+	go func() {
+		defer l.wg.Done()
+		stop := context.AfterFunc(ctx, func() { srv.Close() })
+		defer stop()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			l.errs <- err
+		}
+	}()
+	// The AWS daemon answers the sampling API on the TCP side of its
+	// address; so does this one, when the port is free.
+	tcpSrv := &http.Server{Addr: d.Addr().String(), Handler: rules.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	if tln, err := net.Listen("tcp", d.Addr().String()); err == nil {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			stop := context.AfterFunc(ctx, func() { tcpSrv.Close() })
+			defer stop()
+			tcpSrv.Serve(tln)
+		}()
+	} else {
+		o.Logger.Warn("sampling API not served on the daemon's TCP port", "addr", d.Addr().String(), "err", err)
+	}
+	return l, nil
+}
+
+func canceled() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}
+
+// Errors reports a server that stopped on its own.
+func (l *Local) Errors() <-chan error { return l.errs }
+
+// Close stops receiving, writes what is queued and closes the store.
+func (l *Local) Close() error {
+	l.cancel()
+	l.wg.Wait()
+	return l.Store.Close()
+}

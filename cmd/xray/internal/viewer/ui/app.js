@@ -1,0 +1,177 @@
+"use strict";
+// OpenXRay local viewer: plain DOM, no dependencies.
+const $ = (s) => document.querySelector(s);
+const el = (tag, attrs = {}, ...kids) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") e.className = v; else if (k.startsWith("on")) e.addEventListener(k.slice(2), v); else e.setAttribute(k, v);
+  }
+  for (const k of kids) if (k != null) e.append(k instanceof Node ? k : document.createTextNode(String(k)));
+  return e;
+};
+const ms = (s) => (s * 1000).toFixed(s < 0.01 ? 2 : 1) + " ms";
+const showError = (m) => { $("#err").textContent = m || ""; };
+
+async function api(path) {
+  const r = await fetch(path);
+  const body = await r.json();
+  if (!r.ok) throw new Error(body.error || r.statusText);
+  return body;
+}
+
+function badges(x) {
+  const out = [];
+  if (x.fault) out.push(el("span", { class: "badge b-fault" }, "fault"));
+  if (x.error) out.push(el("span", { class: "badge b-error" }, "error"));
+  if (x.throttle) out.push(el("span", { class: "badge b-throttle" }, "throttle"));
+  return out;
+}
+
+async function showList() {
+  const q = new URLSearchParams();
+  const f = $("#filter").value.trim();
+  if (f) q.set("filter", f);
+  if ($("#since").value) q.set("since", $("#since").value);
+  q.set("limit", "200");
+  const tbody = $("#traces tbody");
+  try {
+    const { traces } = await api("/api/traces?" + q);
+    showError("");
+    tbody.replaceChildren(...traces.map((t) => el("tr", { class: "row", "data-trace": t.trace_id, onclick: () => (location.hash = "#/trace/" + t.trace_id) },
+      el("td", {}, new Date(t.start_time * 1000).toLocaleTimeString()),
+      el("td", {}, t.name),
+      el("td", {}, ms(t.duration)),
+      el("td", {}, t.http_status || ""),
+      el("td", {}, ...badges(t), (!t.fault && !t.error && !t.throttle) ? "ok" : ""),
+      el("td", {}, ...Object.entries(t.annotations || {}).map(([k, v]) => el("span", { class: "ann" }, k + "=" + v))))));
+    if (!traces.length) tbody.replaceChildren(el("tr", {}, el("td", { colspan: 6, class: "muted" }, "No traces match.")));
+  } catch (e) { showError(e.message); }
+}
+
+function colour(n) {
+  if (n.fault) return "var(--fault)";
+  if (n.throttle) return "var(--throttle)";
+  if (n.error) return "var(--error)";
+  if (n.kind === "segment") return "var(--seg)";
+  if (n.namespace === "remote") return "var(--remote)";
+  if (n.namespace === "aws") return "var(--aws)";
+  return "var(--local)";
+}
+
+function detail(n) {
+  const d = $("#detail");
+  d.replaceChildren(el("h3", {}, n.name + " (" + n.kind + (n.namespace ? ", " + n.namespace : "") + ")"),
+    el("div", { class: "muted" }, ms(n.end_time - n.start_time), " ", ...badges(n)));
+  for (const key of ["sql", "http", "aws", "annotations", "metadata", "cause"]) {
+    if (n.fields[key] === undefined) continue;
+    d.append(el("h3", {}, key));
+    if (key === "cause" && n.fields.cause.exceptions) {
+      for (const ex of n.fields.cause.exceptions) {
+        d.append(el("div", {}, el("b", {}, ex.type || "error"), ": ", ex.message || ""));
+        if (ex.stack) d.append(el("pre", {}, ex.stack.map((f) => `${f.label || ""}\n    ${f.path || ""}:${f.line || ""}`).join("\n")));
+      }
+    } else d.append(el("pre", {}, JSON.stringify(n.fields[key], null, 2)));
+  }
+}
+
+function waterfall(tr) {
+  const total = Math.max(tr.end_time - tr.start_time, 1e-6);
+  const rows = [];
+  const visit = (n, depth) => {
+    const left = ((n.start_time - tr.start_time) / total) * 100;
+    const width = Math.max(((n.end_time - n.start_time) / total) * 100, 0.2);
+    const row = el("div", { class: "wf-row", "data-kind": n.kind, "data-namespace": n.namespace || "" },
+      el("div", { class: "wf-name", style: `padding-left:${depth * 14}px`, title: n.name }, n.name),
+      el("div", { class: "wf-track" }, el("div", { class: "wf-bar", style: `left:${left}%;width:${width}%;background:${colour(n)}` })),
+      el("div", { class: "wf-dur" }, ms(n.end_time - n.start_time)));
+    row.addEventListener("click", () => { document.querySelectorAll(".wf-row.sel").forEach((r) => r.classList.remove("sel")); row.classList.add("sel"); detail(n); });
+    rows.push(row);
+    (n.children || []).forEach((c) => visit(c, depth + 1));
+  };
+  tr.roots.forEach((r) => visit(r, 0));
+  $("#waterfall").replaceChildren(...rows);
+}
+
+function sqlView(tr) {
+  const tbody = $("#sql tbody");
+  tbody.replaceChildren(...tr.sql.map((s) => el("tr", { class: s.n_plus_one ? "n1" : "" },
+    el("td", {}, ((s.start_time - tr.start_time) * 1000).toFixed(1)),
+    el("td", {}, ms(s.duration)),
+    el("td", {}, s.database),
+    el("td", {}, el("code", {}, s.query)),
+    el("td", {}, s.rows ?? ""),
+    el("td", {}, s.n_plus_one ? el("span", { class: "badge b-n1", title: "the same statement ran " + s.repeated + " times in this trace" }, "N+1 ×" + s.repeated) : "", s.failed ? el("span", { class: "badge b-fault" }, "failed") : ""))));
+  if (!tr.sql.length) tbody.replaceChildren(el("tr", {}, el("td", { colspan: 6, class: "muted" }, "No database calls in this trace.")));
+}
+
+async function showTrace(id) {
+  try {
+    const tr = await api("/api/traces/" + encodeURIComponent(id));
+    showError("");
+    const root = tr.roots[0] || {};
+    $("#trace-title").textContent = root.name || id;
+    $("#trace-meta").textContent = `${id} · ${ms(tr.end_time - tr.start_time)} · ${tr.documents.length} document(s) · ${tr.sql.length} statement(s)`;
+    waterfall(tr);
+    sqlView(tr);
+    $("#raw").textContent = tr.documents.map((d) => JSON.stringify(d, null, 2)).join("\n\n");
+    $("#detail").replaceChildren(el("p", { class: "muted" }, "Select a segment."));
+  } catch (e) { showError(e.message); }
+}
+
+async function showMap() {
+  try {
+    const m = await api("/api/services?since=" + ($("#since").value || "24h"));
+    showError("");
+    // Columns by distance from the services nobody calls.
+    const incoming = new Map(m.nodes.map((n) => [n.name, 0]));
+    m.edges.forEach((e) => incoming.set(e.to, (incoming.get(e.to) || 0) + 1));
+    const depth = new Map();
+    const queue = m.nodes.filter((n) => !incoming.get(n.name)).map((n) => n.name);
+    queue.forEach((n) => depth.set(n, 0));
+    while (queue.length) {
+      const n = queue.shift();
+      for (const e of m.edges.filter((e) => e.from === n)) if (!depth.has(e.to)) { depth.set(e.to, depth.get(n) + 1); queue.push(e.to); }
+    }
+    m.nodes.forEach((n) => { if (!depth.has(n.name)) depth.set(n.name, 0); });
+    const cols = new Map();
+    const pos = new Map();
+    for (const n of m.nodes) {
+      const d = depth.get(n.name); const row = cols.get(d) || 0; cols.set(d, row + 1);
+      pos.set(n.name, { x: 40 + d * 260, y: 40 + row * 80, n });
+    }
+    const W = 80 + Math.max(1, cols.size) * 260, H = 80 + Math.max(1, ...cols.values()) * 80;
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("width", W); svg.setAttribute("height", H);
+    const add = (tag, attrs, text) => { const e = document.createElementNS(ns, tag); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); if (text) e.textContent = text; svg.append(e); return e; };
+    for (const e of m.edges) {
+      const a = pos.get(e.from), b = pos.get(e.to); if (!a || !b) continue;
+      add("line", { x1: a.x + 180, y1: a.y + 18, x2: b.x, y2: b.y + 18, stroke: e.error_rate > 0 ? "#e03131" : "#adb5bd", "stroke-width": 2 });
+      add("text", { x: (a.x + 180 + b.x) / 2 - 40, y: (a.y + b.y) / 2 + 10, fill: "#495057" }, `${e.calls} calls · ${e.avg_ms.toFixed(1)} ms · ${(e.error_rate * 100).toFixed(0)}% err`);
+    }
+    for (const { x, y, n } of pos.values()) {
+      const fill = n.kind === "service" ? "#d3f9d8" : n.kind === "aws" ? "#ffe8cc" : "#d0ebff";
+      add("rect", { x, y, width: 180, height: 36, rx: 6, fill, stroke: "#868e96", class: "map-node" });
+      add("text", { x: x + 8, y: y + 22 }, `${n.name} (${n.calls})`);
+    }
+    $("#map").replaceChildren(svg);
+    if (!m.nodes.length) $("#map").replaceChildren(el("p", { class: "muted" }, "No services yet."));
+  } catch (e) { showError(e.message); }
+}
+
+function route() {
+  const h = location.hash || "#/";
+  $("#list-view").hidden = true; $("#trace-view").hidden = true; $("#map-view").hidden = true;
+  if (h.startsWith("#/trace/")) { $("#trace-view").hidden = false; showTrace(decodeURIComponent(h.slice(8))); }
+  else if (h === "#/map") { $("#map-view").hidden = false; showMap(); }
+  else { $("#list-view").hidden = false; showList(); }
+}
+
+document.querySelectorAll(".tabs button").forEach((b) => b.addEventListener("click", () => {
+  document.querySelectorAll(".tabs button").forEach((x) => x.classList.toggle("on", x === b));
+  for (const t of ["timeline", "sql", "raw"]) $("#tab-" + t).hidden = t !== b.dataset.tab;
+}));
+$("#apply").addEventListener("click", () => { if (location.hash !== "#/" && location.hash !== "") location.hash = "#/"; else showList(); });
+$("#filter").addEventListener("keydown", (e) => { if (e.key === "Enter") $("#apply").click(); });
+window.addEventListener("hashchange", route);
+route();

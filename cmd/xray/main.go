@@ -1,0 +1,108 @@
+// Command xray is OpenXRay's command line.
+//
+//	xray local   a local X-Ray daemon: receives segments over UDP like the
+//	             AWS daemon, stores them in SQLite and serves a trace viewer
+//	xray demo    runs a traced sample service against a local daemon and
+//	             prints its traces
+//
+// Run "xray <command> -h" for the flags of each.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/openxray/xray"
+	"github.com/openxray/xray/cmd/xray/internal/demo"
+	"github.com/openxray/xray/cmd/xray/internal/local"
+	"github.com/openxray/xray/cmd/xray/internal/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "xray:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: xray <command> [flags]
+
+commands:
+  local    run a local X-Ray daemon with a trace viewer
+  demo     run a traced sample service and print its traces
+  version  print the version
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command")
+	}
+	switch args[0] {
+	case "local":
+		return runLocal(ctx, args[1:], stdout, stderr)
+	case "demo":
+		return runDemo(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "xray", xray.SDKVersion)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func localFlags(fs *flag.FlagSet) *local.Options {
+	o := &local.Options{}
+	fs.StringVar(&o.UDP, "udp", "127.0.0.1:2000", "UDP address for segments (loopback unless you choose otherwise)")
+	fs.StringVar(&o.HTTP, "http", "127.0.0.1:2001", "address of the viewer and its API")
+	fs.StringVar(&o.DB, "db", store.DefaultPath(), "SQLite database file")
+	fs.DurationVar(&o.Retention, "retention", 24*time.Hour, "delete traces older than this (0 keeps everything)")
+	fs.StringVar(&o.SamplingRules, "sampling-rules", "", "local sampling rules file served to SDKs (GetSamplingRules, SamplingTargets)")
+	fs.StringVar(&o.Forward, "forward", "", "also relay every datagram to this upstream daemon (host:port)")
+	return o
+}
+
+func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("xray local", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := localFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	o.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	l, err := local.Start(ctx, *o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "OpenXRay local daemon\n  segments  udp://%s\n  viewer    http://%s/\n  database  %s\n", l.Daemon.Addr(), l.HTTPAddr, o.DB)
+	select {
+	case <-ctx.Done():
+	case err = <-l.Errors():
+	}
+	return errors.Join(err, l.Close())
+}
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("xray demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := localFlags(fs)
+	once := fs.Bool("once", false, "exit after printing the traces (for scripts and CI)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	o.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return demo.Run(ctx, demo.Options{Local: *o, Once: *once, Out: stdout})
+}
