@@ -70,7 +70,6 @@ type Document struct {
 // independently sent subsegment.
 func (d *Document) IsSegment() bool { return d.Type != "subsegment" }
 
-
 // Parse reads one datagram: {"format":"json","version":1}, a newline, and
 // one document. It copies what it keeps, so the caller may reuse b.
 func Parse(b []byte) (Document, error) {

@@ -122,32 +122,34 @@ async function showMap() {
   try {
     const m = await api("/api/services?since=" + ($("#since").value || "24h"));
     showError("");
-    // Columns by distance from the services nobody calls.
-    const incoming = new Map(m.nodes.map((n) => [n.name, 0]));
-    m.edges.forEach((e) => incoming.set(e.to, (incoming.get(e.to) || 0) + 1));
-    const depth = new Map();
-    const queue = m.nodes.filter((n) => !incoming.get(n.name)).map((n) => n.name);
-    queue.forEach((n) => depth.set(n, 0));
-    while (queue.length) {
-      const n = queue.shift();
-      for (const e of m.edges.filter((e) => e.from === n)) if (!depth.has(e.to)) { depth.set(e.to, depth.get(n) + 1); queue.push(e.to); }
+    // Columns by the longest chain of calls leading to a node, so that
+    // every callee stands right of all its callers (cycles are cut).
+    const depth = new Map(m.nodes.map((n) => [n.name, 0]));
+    for (let i = 0; i < m.nodes.length; i++) {
+      for (const e of m.edges) {
+        const d = depth.get(e.from) + 1;
+        if (e.from !== e.to && d < m.nodes.length && d > depth.get(e.to)) depth.set(e.to, d);
+      }
     }
-    m.nodes.forEach((n) => { if (!depth.has(n.name)) depth.set(n.name, 0); });
     const cols = new Map();
     const pos = new Map();
     for (const n of m.nodes) {
       const d = depth.get(n.name); const row = cols.get(d) || 0; cols.set(d, row + 1);
-      pos.set(n.name, { x: 40 + d * 260, y: 40 + row * 80, n });
+      pos.set(n.name, { x: 40 + d * 320, y: 40 + row * 90, n });
     }
-    const W = 80 + Math.max(1, cols.size) * 260, H = 80 + Math.max(1, ...cols.values()) * 80;
+    const W = 80 + Math.max(1, cols.size) * 320, H = 160 + Math.max(1, ...cols.values()) * 90;
     const ns = "http://www.w3.org/2000/svg";
     const svg = document.createElementNS(ns, "svg");
     svg.setAttribute("width", W); svg.setAttribute("height", H);
     const add = (tag, attrs, text) => { const e = document.createElementNS(ns, tag); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); if (text) e.textContent = text; svg.append(e); return e; };
     for (const e of m.edges) {
       const a = pos.get(e.from), b = pos.get(e.to); if (!a || !b) continue;
-      add("line", { x1: a.x + 180, y1: a.y + 18, x2: b.x, y2: b.y + 18, stroke: e.error_rate > 0 ? "#e03131" : "#adb5bd", "stroke-width": 2 });
-      add("text", { x: (a.x + 180 + b.x) / 2 - 40, y: (a.y + b.y) / 2 + 10, fill: "#495057" }, `${e.calls} calls · ${e.avg_ms.toFixed(1)} ms · ${(e.error_rate * 100).toFixed(0)}% err`);
+      // Edges that skip a column bend below the nodes they pass.
+      const skip = Math.max(0, Math.round((b.x - a.x) / 320) - 1);
+      const bend = skip * 70;
+      const x1 = a.x + 180, y1 = a.y + 18, x2 = b.x, y2 = b.y + 18;
+      add("path", { d: `M ${x1} ${y1} C ${x1 + 60} ${y1 + bend}, ${x2 - 60} ${y2 + bend}, ${x2} ${y2}`, fill: "none", stroke: e.error_rate > 0 ? "#e03131" : "#adb5bd", "stroke-width": 2 });
+      add("text", { x: (x1 + x2) / 2 - 70, y: (y1 + y2) / 2 + bend * 0.75 - 6, fill: "#495057", "font-size": 11 }, `${e.calls} calls · ${e.avg_ms.toFixed(1)} ms · ${(e.error_rate * 100).toFixed(0)}% err`);
     }
     for (const { x, y, n } of pos.values()) {
       const fill = n.kind === "service" ? "#d3f9d8" : n.kind === "aws" ? "#ffe8cc" : "#d0ebff";

@@ -1,0 +1,126 @@
+package demo_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/openxray/xray/cmd/xray/internal/demo"
+	"github.com/openxray/xray/cmd/xray/internal/local"
+)
+
+func start(t *testing.T) *local.Local {
+	t.Helper()
+	l, err := local.Start(context.Background(), local.Options{UDP: "127.0.0.1:0", HTTP: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "t.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+// chromium finds Debian's Chromium, which scripts/test installs. The test
+// fails rather than skips without it.
+func chromium(t *testing.T) string {
+	for _, p := range []string{os.Getenv("XRAY_TEST_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p != "" {
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	t.Fatal("Chromium not found (scripts/test installs Debian's chromium package)")
+	return ""
+}
+
+// The viewer in a real browser: filter by annotation, open the trace, see
+// the waterfall and the SQL view with its N+1 flag.
+func TestViewerInBrowser(t *testing.T) {
+	exe := chromium(t)
+	l := start(t)
+	var out bytes.Buffer
+	if err := demo.Run(context.Background(), demo.Options{Local: local.Options{UDP: l.Daemon.Addr().String(), HTTP: l.HTTPAddr}, Once: true, Out: &out}); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "N+1: the same statement ran 4 times") {
+		t.Errorf("demo output lacks the N+1 note:\n%s", out.String())
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox,
+		chromedp.Headless,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1400, 900),
+	)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+
+	var traces, rows int
+	var listShot, traceShot, waterfallShot, mapShot []byte
+	var sqlText string
+	var firstStatement string
+	err := chromedp.Run(ctx,
+		chromedp.Navigate("http://"+l.HTTPAddr+"/"),
+		chromedp.WaitVisible(`#traces tbody tr.row`),
+		chromedp.SetValue(`#filter`, `annotation.flow = "n-plus-one"`),
+		chromedp.Click(`#apply`),
+		chromedp.Poll(`document.querySelectorAll('#traces tbody tr.row').length === 1`, nil),
+		chromedp.Evaluate(`document.querySelectorAll('#traces tbody tr.row').length`, &traces),
+		chromedp.FullScreenshot(&listShot, 100),
+		chromedp.Click(`#traces tbody tr.row`),
+		chromedp.WaitVisible(`#waterfall .wf-row`),
+		chromedp.Evaluate(`document.querySelectorAll('#waterfall .wf-row').length`, &rows),
+		chromedp.Click(`#waterfall .wf-row:nth-child(3)`),
+		chromedp.WaitVisible(`#detail pre`),
+		chromedp.FullScreenshot(&waterfallShot, 100),
+		chromedp.Click(`.tabs button[data-tab="sql"]`),
+		chromedp.WaitVisible(`#sql .b-n1`),
+		chromedp.Text(`#sql tbody tr:nth-child(2) code`, &firstStatement),
+		chromedp.Evaluate(`Array.from(document.querySelectorAll('#sql .b-n1')).map(b => b.textContent).join(',')`, &sqlText),
+		chromedp.FullScreenshot(&traceShot, 100),
+		chromedp.Navigate("http://"+l.HTTPAddr+"/#/map"),
+		chromedp.WaitVisible(`#map svg .map-node`),
+		chromedp.FullScreenshot(&mapShot, 100),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if traces != 1 || rows != 6 {
+		t.Errorf("list shows %d traces (want 1), waterfall %d rows (want 6)", traces, rows)
+	}
+	if sqlText != "N+1 ×4,N+1 ×4,N+1 ×4,N+1 ×4" || !strings.Contains(firstStatement, "FROM orders WHERE user_id = ?") {
+		t.Errorf("SQL view: flags %s, statement %q", sqlText, firstStatement)
+	}
+	dir := t.TempDir()
+	shots := map[string][]byte{"list.png": listShot, "waterfall.png": waterfallShot, "sql.png": traceShot, "map.png": mapShot}
+	for name, png := range shots {
+		if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := os.Getenv("XRAY_TEST_SCREENSHOTS"); d != "" {
+		for name, png := range shots {
+			os.WriteFile(filepath.Join(d, name), png, 0o644)
+		}
+	}
+}
