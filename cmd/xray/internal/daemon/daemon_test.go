@@ -110,7 +110,7 @@ func TestQueueFull(t *testing.T) {
 	for i := range 10 {
 		fmt.Fprintf(conn, hdr+`{"name":"svc","id":"%016x","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1}`, i)
 	}
-	waitFor(t, func() bool { return d.Stats().Received == 10 })
+	waitFor(t, func() bool { st := d.Stats(); return st.Accepted+st.Refused[ReasonQueueFull] == 10 })
 	if st := d.Stats(); st.Accepted != 2 || st.Refused[ReasonQueueFull] != 8 {
 		t.Errorf("stats %+v", st)
 	}
