@@ -49,7 +49,7 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.t.fetchVersion(c.inner.Connect)
+	c.t.fetchVersion(ctx, conn, c.inner.Connect)
 	return wrapConn(conn, c.t), nil
 }
 

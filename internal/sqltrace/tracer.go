@@ -141,9 +141,13 @@ func (t *tracer) setVersion(v string) {
 	t.cacheMu.Unlock()
 }
 
-// fetchVersion reads the server's version once per traced database, on a
-// connection of its own and in a goroutine of its own, so no caller waits.
-func (t *tracer) fetchVersion(connect func(context.Context) (driver.Conn, error)) {
+// fetchVersion reads the server's version once per traced database. For
+// servers it runs on a connection of its own, in a goroutine of its own, so
+// no caller waits. For SQLite, an in-process library where a second
+// connection could hold a lock while the program writes (SQLITE_BUSY), it
+// asks conn, the connection just opened, before handing it out: a function
+// call of microseconds, once.
+func (t *tracer) fetchVersion(ctx context.Context, conn driver.Conn, connect func(context.Context) (driver.Conn, error)) {
 	if t.cfg.NoDatabaseVersion {
 		return
 	}
@@ -152,6 +156,12 @@ func (t *tracer) fetchVersion(connect func(context.Context) (driver.Conn, error)
 		return
 	}
 	t.versionOnce.Do(func() {
+		if t.dbType == typeSQLite {
+			if v, err := queryString(ctx, conn, q); err == nil && v != "" {
+				t.setVersion(v)
+			}
+			return
+		}
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
