@@ -46,7 +46,9 @@ func TestScale(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i%100 == 99 { // pace to what the receiver takes; the kernel may still drop
-			for deadline := time.Now().Add(time.Second); l.Daemon.Stats().Received < uint64(i+1)-50 && time.Now().Before(deadline); {
+			// Also wait for the store: a full queue refuses documents,
+			// and this measures what gets stored.
+			for deadline := time.Now().Add(time.Second); (l.Daemon.Stats().Received < uint64(i+1)-50 || l.Daemon.Stats().Queued > 5000) && time.Now().Before(deadline); {
 				time.Sleep(50 * time.Microsecond)
 			}
 		}

@@ -37,6 +37,11 @@ func compileFilter(expr string) (string, []any, error) {
 	return cond, p.args, nil
 }
 
+// serviceCond selects the traces with a segment of a service. Services are
+// few and each is in many traces, so a check per trace (walking the newest
+// first, stopping at the limit) beats building the list of all of them.
+const serviceCond = "EXISTS (SELECT 1 FROM services s WHERE s.trace_id = t.trace_id AND s.name = ?)"
+
 type tokKind int
 
 const (
@@ -255,7 +260,7 @@ func (p *parser) term() (string, error) {
 			}
 			p.pos++
 			p.args = append(p.args, v.text)
-			return "EXISTS (SELECT 1 FROM services s WHERE s.trace_id = t.trace_id AND s.name = ?)", nil
+			return serviceCond, nil
 		}
 		op, err := p.op()
 		if err != nil {
@@ -266,12 +271,11 @@ func (p *parser) term() (string, error) {
 			return "", err
 		}
 		p.args = append(p.args, v.text)
-		cond := "EXISTS (SELECT 1 FROM services s WHERE s.trace_id = t.trace_id AND s.name = ?)"
 		switch op {
 		case "=":
-			return cond, nil
+			return serviceCond, nil
 		case "!=":
-			return "(NOT " + cond + ")", nil
+			return "(NOT " + serviceCond + ")", nil
 		}
 		return "", fmt.Errorf("filter: service takes = or !=")
 	case name == "name":
@@ -329,7 +333,9 @@ func (p *parser) term() (string, error) {
 			val = strings.ToLower(v.text)
 		}
 		p.args = append(p.args, key, val)
-		return "EXISTS (SELECT 1 FROM annotations a WHERE a.trace_id = t.trace_id AND a.key = ? AND " + col + " " + op + " ?)", nil
+		// An IN over the (key, value) index, not a correlated EXISTS: a
+		// rare value must not mean a scan of every trace.
+		return "t.trace_id IN (SELECT a.trace_id FROM annotations a WHERE a.key = ? AND " + col + " " + op + " ?)", nil
 	}
 	return "", fmt.Errorf("filter: unknown condition %q", t.text)
 }
