@@ -29,7 +29,10 @@ const (
 	udpQueueMaxBytes = 16 << 20
 	udpIdleTimeout   = 5 * time.Second
 	udpBatchSize     = 64
-	logEvery         = 30 * time.Second
+	// udpInterval is how often the sender collects what was emitted: one
+	// wake-up and one sendmmsg per interval instead of one per document.
+	udpInterval = time.Millisecond
+	logEvery    = 30 * time.Second
 )
 
 // UDPEmitter sends documents to the X-Ray daemon over UDP, one per
@@ -43,7 +46,8 @@ type UDPEmitter struct {
 	logger *slog.Logger
 
 	queue  chan emitItem
-	queued atomic.Int64 // bytes in queue
+	kick   chan struct{} // wakes the sender before its tick: deep queue, Flush, Close
+	queued atomic.Int64  // bytes in queue
 	// running is true while a sender goroutine owns conn; the CAS on it
 	// hands conn from one sender goroutine to the next.
 	running atomic.Bool
@@ -56,6 +60,9 @@ type UDPEmitter struct {
 	conn      *net.UDPConn // owned by the sender goroutine
 	dialAfter time.Time    // owned by the sender goroutine
 	scratch   []byte       // owned by the sender goroutine
+	pending   [][]byte     // owned by the sender goroutine
+	batch     batchScratch // owned by the sender goroutine
+	single    atomic.Bool  // batching turned off
 	closeOnce sync.Once
 }
 
@@ -76,6 +83,7 @@ func NewUDPEmitter(addr string, logger *slog.Logger) *UDPEmitter {
 		addr:   addr,
 		logger: logger,
 		queue:  make(chan emitItem, udpQueueLen),
+		kick:   make(chan struct{}, 1),
 		done:   make(chan struct{}),
 	}
 }
@@ -101,6 +109,9 @@ func (e *UDPEmitter) Emit(doc []byte) {
 	}
 	select {
 	case e.queue <- emitItem{doc: doc}:
+		if len(e.queue) >= udpBatchSize {
+			e.nudge()
+		}
 		e.wake()
 	default:
 		e.queued.Add(-n)
@@ -108,9 +119,18 @@ func (e *UDPEmitter) Emit(doc []byte) {
 	}
 }
 
+// wake starts the sender goroutine if none runs.
 func (e *UDPEmitter) wake() {
 	if !e.running.Load() && e.running.CompareAndSwap(false, true) {
 		go e.run()
+	}
+}
+
+// nudge asks the sender to collect now rather than at its next tick.
+func (e *UDPEmitter) nudge() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
 	}
 }
 
@@ -126,6 +146,7 @@ func (e *UDPEmitter) Flush(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	e.nudge()
 	e.wake()
 	select {
 	case <-done:
@@ -148,6 +169,7 @@ func (e *UDPEmitter) Close(ctx context.Context) error {
 			err = errors.Join(err, ctx.Err())
 			return
 		}
+		e.nudge()
 		e.wake()
 		select {
 		case <-e.done:
@@ -158,15 +180,22 @@ func (e *UDPEmitter) Close(ctx context.Context) error {
 	return err
 }
 
+// run is the sender goroutine. It never blocks on the queue itself, so
+// Emit never wakes it: every millisecond (or when nudged) it collects what
+// is queued and sends it, several datagrams per system call.
 func (e *UDPEmitter) run() {
-	idle := time.NewTimer(udpIdleTimeout)
-	defer idle.Stop()
+	tick := time.NewTicker(udpInterval)
+	defer tick.Stop()
+	lastWork := time.Now()
 	var batch [udpBatchSize]emitItem
 	for {
 		select {
-		case it := <-e.queue:
-			batch[0] = it
-			n := 1
+		case <-tick.C:
+		case <-e.kick:
+		}
+		worked := false
+		for {
+			n := 0
 		drain:
 			for n < len(batch) {
 				select {
@@ -177,28 +206,43 @@ func (e *UDPEmitter) run() {
 					break drain
 				}
 			}
-			if e.handle(batch[:n]) {
-				return
+			if n == 0 {
+				break
 			}
+			worked = true
+			stop := e.handle(batch[:n])
 			clear(batch[:n])
-			idle.Reset(udpIdleTimeout)
-		case <-idle.C:
-			e.running.Store(false)
-			// A document enqueued after the timer fired but before
-			// running was cleared saw running=true and started nobody.
-			if len(e.queue) == 0 || !e.running.CompareAndSwap(false, true) {
+			if stop {
 				return
 			}
-			idle.Reset(udpIdleTimeout)
+		}
+		if worked {
+			lastWork = time.Now()
+			continue
+		}
+		if time.Since(lastWork) < udpIdleTimeout {
+			continue
+		}
+		e.running.Store(false)
+		// A document enqueued after the last drain but before running
+		// was cleared saw running=true and started nobody.
+		if len(e.queue) == 0 || !e.running.CompareAndSwap(false, true) {
+			return
 		}
 	}
 }
 
-// handle sends a batch in order; it returns true when told to stop.
+// SetBatching turns sending several datagrams in one system call
+// (sendmmsg, on Linux) on or off; it is on by default where available.
+func (e *UDPEmitter) SetBatching(on bool) { e.single.Store(!on) }
+
+// handle sends the items in order; it returns true when told to stop.
+// Consecutive documents go out together.
 func (e *UDPEmitter) handle(items []emitItem) bool {
 	for _, it := range items {
 		switch {
 		case it.stop:
+			e.sendPending()
 			if e.conn != nil {
 				e.conn.Close()
 				e.conn = nil
@@ -206,21 +250,56 @@ func (e *UDPEmitter) handle(items []emitItem) bool {
 			close(e.done)
 			return true
 		case it.done != nil:
+			e.sendPending()
 			close(it.done)
 		default:
 			e.queued.Add(-int64(len(it.doc)))
-			e.send(it.doc)
+			e.pending = append(e.pending, it.doc)
 		}
 	}
+	e.sendPending()
 	return false
+}
+
+var daemonHeader = []byte(DaemonHeader)
+
+// sendPending sends the documents gathered by handle, one datagram each.
+func (e *UDPEmitter) sendPending() {
+	docs := e.pending
+	defer func() {
+		clear(e.pending)
+		e.pending = e.pending[:0]
+	}()
+	if len(docs) == 0 {
+		return
+	}
+	if e.conn == nil && !e.dial() {
+		for _, d := range docs {
+			e.drop(d, "daemon address cannot be resolved")
+		}
+		return
+	}
+	for len(docs) > 0 {
+		if canBatch && len(docs) > 1 && !e.single.Load() {
+			n, err := sendBatch(e.conn, daemonHeader, docs, &e.batch)
+			for _, d := range docs[:n] {
+				putBuffer(d)
+			}
+			e.sent.Add(uint64(n))
+			docs = docs[n:]
+			if err != nil && len(docs) > 0 {
+				e.drop(docs[0], err.Error())
+				docs = docs[1:]
+			}
+			continue
+		}
+		e.send(docs[0])
+		docs = docs[1:]
+	}
 }
 
 func (e *UDPEmitter) send(doc []byte) {
 	defer putBuffer(doc)
-	if e.conn == nil && !e.dial() {
-		e.drop(nil, "daemon address cannot be resolved")
-		return
-	}
 	e.scratch = append(append(e.scratch[:0], DaemonHeader...), doc...)
 	if _, err := e.conn.Write(e.scratch); err != nil {
 		e.drop(nil, err.Error())

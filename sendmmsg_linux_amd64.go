@@ -1,0 +1,3 @@
+package xray
+
+const sysSendmmsg = 307 // sendmmsg(2), missing from package syscall on amd64

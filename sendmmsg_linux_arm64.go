@@ -1,0 +1,3 @@
+package xray
+
+const sysSendmmsg = 269 // sendmmsg(2)
