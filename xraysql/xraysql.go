@@ -126,6 +126,18 @@ func WithCancellations(record bool) Option {
 	return optionFunc(func(c *sqltrace.Config) { c.IgnoreCancel = !record })
 }
 
+// WithPoolWait records, on the subsegment of a call that had to wait for a
+// free connection (the pool at SetMaxOpenConns), how long it waited:
+// metadata database.pool_wait_ms. It works with Open, OpenDB and
+// xray.SQLContext (not with Wrap, which does not see the *sql.DB) and with
+// drivers that reset sessions (pgx, lib/pq, go-sql-driver/mysql,
+// modernc.org/sqlite do). database/sql reports waits only in total, so
+// when several calls stop waiting at the same instant each gets their
+// average.
+func WithPoolWait() Option {
+	return optionFunc(func(c *sqltrace.Config) { c.PoolWait = true })
+}
+
 // WithRawErrorMessages records database error messages as they are. By
 // default the values they quote are replaced with ?, since messages such as
 // MySQL's "Duplicate entry 'alice@example.com'" repeat the data.
@@ -159,12 +171,18 @@ func Open(driverName, dsn string, opts ...Option) (*sql.DB, error) {
 	if cfg.DSN == "" {
 		cfg.DSN = dsn
 	}
-	return sql.OpenDB(sqltrace.Wrap(c, cfg)), nil
+	return openDB(sqltrace.Wrap(c, cfg)), nil
 }
 
 // OpenDB opens a traced database on a connector, like sql.OpenDB.
 func OpenDB(c driver.Connector, opts ...Option) *sql.DB {
-	return sql.OpenDB(Wrap(c, opts...))
+	return openDB(Wrap(c, opts...))
+}
+
+func openDB(c driver.Connector) *sql.DB {
+	db := sql.OpenDB(c)
+	sqltrace.SetDB(c, db)
+	return db
 }
 
 // Wrap returns a connector whose connections are traced. It keeps every

@@ -22,6 +22,23 @@ type conn struct {
 	pendingQuery string
 	pendingSpan  Span
 	pendingStart time.Time
+
+	// waited is how long the call about to run waited for this
+	// connection (Config.PoolWait), recorded on its subsegment.
+	waited time.Duration
+}
+
+// begin starts the subsegment of a call on this connection: under the
+// open transaction if there is one, with the pool wait that preceded it.
+func (c *conn) begin(ctx context.Context) (context.Context, Span) {
+	sctx, span := c.t.start(ctx, c.tx, true)
+	if c.waited > 0 {
+		if span != nil {
+			span.AddMetadataToNamespace("database", "pool_wait_ms", float64(c.waited.Microseconds())/1000)
+		}
+		c.waited = 0
+	}
+	return sctx, span
 }
 
 // The optional interfaces that change database/sql's behaviour by their
@@ -92,7 +109,7 @@ func (m pingMethod) Ping(ctx context.Context) error {
 	c := m.c
 	c.dropPending()
 	started := c.t.now()
-	sctx, span := c.t.start(ctx, c.tx, true)
+	sctx, span := c.begin(ctx)
 	err := c.inner.(driver.Pinger).Ping(sctx)
 	if span != nil {
 		span.AddMetadataToNamespace("sql", "operation", "ping")
@@ -104,6 +121,10 @@ func (m pingMethod) Ping(ctx context.Context) error {
 // ResetSession is called before the pool reuses the connection.
 func (m resetMethod) ResetSession(ctx context.Context) error {
 	m.c.dropPending()
+	m.c.waited = 0
+	if m.c.t.cfg.PoolWait {
+		m.c.waited = m.c.t.poolWait()
+	}
 	return m.c.inner.(driver.SessionResetter).ResetSession(ctx)
 }
 
@@ -142,7 +163,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 		return nil, driver.ErrSkip
 	}
 	started := c.t.now()
-	sctx, span := c.t.start(ctx, c.tx, true)
+	sctx, span := c.begin(ctx)
 	var res driver.Result
 	var err error
 	if hasCtx {
@@ -181,7 +202,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 		return nil, driver.ErrSkip
 	}
 	started := c.t.now()
-	sctx, span := c.t.start(ctx, c.tx, true)
+	sctx, span := c.begin(ctx)
 	var rs driver.Rows
 	var err error
 	if hasCtx {
@@ -236,7 +257,7 @@ func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, e
 	} else {
 		c.dropPending()
 		started = c.t.now()
-		sctx, span = c.t.start(ctx, c.tx, true)
+		sctx, span = c.begin(ctx)
 	}
 	var st driver.Stmt
 	var err error
@@ -269,7 +290,7 @@ func (c *conn) Begin() (driver.Tx, error) {
 func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
 	c.dropPending()
 	started := c.t.now()
-	sctx, span := c.t.start(ctx, nil, true)
+	sctx, span := c.begin(ctx) // c.tx is nil: transactions do not nest
 	var tx driver.Tx
 	var err error
 	if bt, ok := c.inner.(driver.ConnBeginTx); ok {

@@ -66,7 +66,7 @@ func (s *stmt) begin(ctx context.Context) (context.Context, Span, time.Time) {
 		return ctx, span, s.pendingStart
 	}
 	started := s.c.t.now()
-	sctx, span := s.c.t.start(ctx, s.c.tx, true)
+	sctx, span := s.c.begin(ctx)
 	return sctx, span, started
 }
 

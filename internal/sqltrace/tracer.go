@@ -2,6 +2,7 @@ package sqltrace
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"io"
 	"sync"
@@ -39,6 +40,9 @@ type Config struct {
 	// RawErrorMessages records driver error messages as they are, with the
 	// values they quote.
 	RawErrorMessages bool
+	// PoolWait records, on the subsegment of a call that had to wait for a
+	// connection, how long it waited (metadata database.pool_wait_ms).
+	PoolWait bool
 }
 
 // tracer is the state shared by every connection of one traced database.
@@ -58,6 +62,12 @@ type tracer struct {
 	cache   map[cacheKey]*SQL
 
 	missingReported atomic.Bool
+
+	// For Config.PoolWait: the pool's statistics when last read.
+	db        atomic.Pointer[sql.DB]
+	waitMu    sync.Mutex
+	lastWaits int64
+	lastWait  time.Duration
 }
 
 type cacheKey struct {
@@ -287,4 +297,43 @@ func (t *tracer) recordParams(span Span, query string, args []driver.NamedValue)
 		return
 	}
 	span.AddMetadataToNamespace("sql", "parameters", t.cfg.Params(query, args))
+}
+
+// SetDB tells a traced connector which pool it serves, for Config.PoolWait.
+func SetDB(c driver.Connector, db *sql.DB) {
+	var t *tracer
+	switch c := c.(type) {
+	case *connector:
+		t = c.t
+	case connectorCloser:
+		t = c.t
+	}
+	if t != nil && t.cfg.PoolWait {
+		t.db.Store(db)
+		st := db.Stats()
+		t.waitMu.Lock()
+		t.lastWaits, t.lastWait = st.WaitCount, st.WaitDuration
+		t.waitMu.Unlock()
+	}
+}
+
+// poolWait is called when the pool hands out a used connection: if the
+// pool's wait count grew since the last look, a caller waited, and this
+// returns the wait (the average, when several ended at once).
+// database/sql adds a wait to its statistics just before handing the
+// connection over, so the caller getting it is the one that waited.
+func (t *tracer) poolWait() time.Duration {
+	db := t.db.Load()
+	if db == nil {
+		return 0
+	}
+	st := db.Stats()
+	t.waitMu.Lock()
+	defer t.waitMu.Unlock()
+	n, d := st.WaitCount-t.lastWaits, st.WaitDuration-t.lastWait
+	t.lastWaits, t.lastWait = st.WaitCount, st.WaitDuration
+	if n <= 0 || d <= 0 {
+		return 0
+	}
+	return d / time.Duration(n)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/openxray/xray"
@@ -210,5 +211,52 @@ func TestPgxArgumentsThroughStatements(t *testing.T) {
 	must(t, err)
 	if types[0].DatabaseTypeName() != "TEXT" {
 		t.Errorf("column type = %q", types[0].DatabaseTypeName())
+	}
+}
+
+// A call that waits for the only connection records how long it waited.
+func TestPoolWait(t *testing.T) {
+	mustReach(t, "pgx", pgURL())
+	db, err := xraysql.Open("pgx", pgURL(), xraysql.WithPoolWait(), xraysql.WithoutDatabaseVersion())
+	must(t, err)
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	must(t, db.Ping())
+	tr := newTracing(t)
+	holding := make(chan struct{})
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		tx, err := db.Begin()
+		if err != nil {
+			t.Error(err)
+			close(holding)
+			return
+		}
+		close(holding)
+		time.Sleep(150 * time.Millisecond)
+		tx.Commit()
+	}()
+	<-holding
+	doc := tr.segment("waiting", func(ctx context.Context) {
+		var one int
+		must(t, db.QueryRowContext(ctx, "SELECT 1").Scan(&one))
+	})
+	<-released
+	q := queries(doc)
+	if len(q) != 1 {
+		t.Fatalf("queries: %v", doc)
+	}
+	wait, ok := metadata(q[0], "database", "pool_wait_ms").(float64)
+	if !ok || wait < 100 || wait > 5000 {
+		t.Errorf("pool_wait_ms = %v, want about 150", metadata(q[0], "database", "pool_wait_ms"))
+	}
+	// The next call does not wait and records nothing.
+	doc = tr.segment("free", func(ctx context.Context) {
+		var one int
+		must(t, db.QueryRowContext(ctx, "SELECT 1").Scan(&one))
+	})
+	if v := metadata(queries(doc)[0], "database", "pool_wait_ms"); v != nil {
+		t.Errorf("a call that did not wait recorded %v", v)
 	}
 }
