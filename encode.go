@@ -257,23 +257,10 @@ func appendHTTP(dst []byte, h *HTTP) []byte {
 	mark := len(dst)
 	dst = append(dst, `"request":{`...)
 	n := 0
-	field := func(name, v string) {
-		if v == "" {
-			return
-		}
-		if n > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, '"')
-		dst = append(dst, name...)
-		dst = append(dst, `":`...)
-		dst = jsonx.String(dst, v)
-		n++
-	}
-	field("method", rq.Method)
-	field("url", rq.URL)
-	field("user_agent", rq.UserAgent)
-	field("client_ip", rq.ClientIP)
+	dst = appendStringField(dst, &n, "method", rq.Method)
+	dst = appendStringField(dst, &n, "url", rq.URL)
+	dst = appendStringField(dst, &n, "user_agent", rq.UserAgent)
+	dst = appendStringField(dst, &n, "client_ip", rq.ClientIP)
 	if rq.XForwardedFor {
 		if n > 0 {
 			dst = append(dst, ',')
@@ -320,28 +307,31 @@ func appendHTTP(dst []byte, h *HTTP) []byte {
 func appendSQL(dst []byte, q *SQL) []byte {
 	dst = append(dst, `,"sql":{`...)
 	n := 0
-	field := func(name, v string) {
-		if v == "" {
-			return
-		}
-		if n > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, '"')
-		dst = append(dst, name...)
-		dst = append(dst, `":`...)
-		dst = jsonx.String(dst, v)
-		n++
-	}
-	field("url", q.URL)
-	field("connection_string", q.ConnectionString)
-	field("sanitized_query", q.SanitizedQuery)
-	field("database_type", q.DatabaseType)
-	field("database_version", q.DatabaseVersion)
-	field("driver_version", q.DriverVersion)
-	field("user", q.User)
-	field("preparation", q.Preparation)
+	dst = appendStringField(dst, &n, "url", q.URL)
+	dst = appendStringField(dst, &n, "connection_string", q.ConnectionString)
+	dst = appendStringField(dst, &n, "sanitized_query", q.SanitizedQuery)
+	dst = appendStringField(dst, &n, "database_type", q.DatabaseType)
+	dst = appendStringField(dst, &n, "database_version", q.DatabaseVersion)
+	dst = appendStringField(dst, &n, "driver_version", q.DriverVersion)
+	dst = appendStringField(dst, &n, "user", q.User)
+	dst = appendStringField(dst, &n, "preparation", q.Preparation)
 	return append(dst, '}')
+}
+
+// appendStringField appends "name":"v" to an object that has *n fields so
+// far, unless v is empty.
+func appendStringField(dst []byte, n *int, name, v string) []byte {
+	if v == "" {
+		return dst
+	}
+	if *n > 0 {
+		dst = append(dst, ',')
+	}
+	*n++
+	dst = append(dst, '"')
+	dst = append(dst, name...)
+	dst = append(dst, `":`...)
+	return jsonx.String(dst, v)
 }
 
 func appendAnnotations(dst []byte, as []field) []byte {

@@ -12,16 +12,5 @@ import (
 // database type and version, driver version, user, and the statement with
 // its literal values replaced). Package xraysql has the options.
 func SQLContext(driverName, dataSourceName string) (*sql.DB, error) {
-	// sql.Open finds the registered driver and connects to nothing.
-	db, err := sql.Open(driverName, dataSourceName)
-	if err != nil {
-		return nil, err
-	}
-	drv := db.Driver()
-	db.Close()
-	c, err := sqltrace.Connector(drv, dataSourceName)
-	if err != nil {
-		return nil, err
-	}
-	return sql.OpenDB(sqltrace.Wrap(c, sqltrace.Config{DriverName: driverName, DSN: dataSourceName})), nil
+	return sqltrace.Open(driverName, dataSourceName, sqltrace.Config{})
 }

@@ -157,32 +157,12 @@ func config(driverName string, opts []Option) sqltrace.Config {
 
 // Open opens a traced database, like sql.Open.
 func Open(driverName, dsn string, opts ...Option) (*sql.DB, error) {
-	db, err := sql.Open(driverName, dsn)
-	if err != nil {
-		return nil, err
-	}
-	drv := db.Driver()
-	db.Close()
-	c, err := sqltrace.Connector(drv, dsn)
-	if err != nil {
-		return nil, err
-	}
-	cfg := config(driverName, opts)
-	if cfg.DSN == "" {
-		cfg.DSN = dsn
-	}
-	return openDB(sqltrace.Wrap(c, cfg)), nil
+	return sqltrace.Open(driverName, dsn, config(driverName, opts))
 }
 
 // OpenDB opens a traced database on a connector, like sql.OpenDB.
 func OpenDB(c driver.Connector, opts ...Option) *sql.DB {
-	return openDB(Wrap(c, opts...))
-}
-
-func openDB(c driver.Connector) *sql.DB {
-	db := sql.OpenDB(c)
-	sqltrace.SetDB(c, db)
-	return db
+	return sqltrace.OpenDB(Wrap(c, opts...))
 }
 
 // Wrap returns a connector whose connections are traced. It keeps every

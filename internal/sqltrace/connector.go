@@ -2,6 +2,7 @@ package sqltrace
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"io"
 	"sync"
@@ -148,4 +149,36 @@ func Connector(d driver.Driver, dsn string) (driver.Connector, error) {
 		return dc.OpenConnector(dsn)
 	}
 	return dsnConnector{dsn: dsn, drv: d}, nil
+}
+
+// Open opens a traced database by driver name, like sql.Open: the
+// registered driver's connector (or one calling its Open) for dsn, traced
+// with cfg.
+func Open(driverName, dsn string, cfg Config) (*sql.DB, error) {
+	// sql.Open finds the registered driver and connects to nothing.
+	db, err := sql.Open(driverName, dsn)
+	if err != nil {
+		return nil, err
+	}
+	drv := db.Driver()
+	db.Close()
+	c, err := Connector(drv, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.DriverName == "" {
+		cfg.DriverName = driverName
+	}
+	if cfg.DSN == "" {
+		cfg.DSN = dsn
+	}
+	return OpenDB(Wrap(c, cfg)), nil
+}
+
+// OpenDB opens a database on a traced connector, like sql.OpenDB, and
+// tells the connector its pool (for Config.PoolWait).
+func OpenDB(c driver.Connector) *sql.DB {
+	db := sql.OpenDB(c)
+	SetDB(c, db)
+	return db
 }
