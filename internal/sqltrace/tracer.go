@@ -246,7 +246,7 @@ func (t *tracer) start(ctx context.Context, parent Span, report bool) (context.C
 	if !found && report && tracehook.ContextMissing != nil && !t.missingReported.Load() && t.missingReported.CompareAndSwap(false, true) {
 		// Once per database: a program that queries outside segments
 		// is told where, and then pays only the context lookup.
-		tracehook.ContextMissing("database/sql call on " + t.name)
+		tracehook.ContextMissing("database call on " + t.name)
 	}
 	return c, span
 }
@@ -336,4 +336,56 @@ func (t *tracer) poolWait() time.Duration {
 		return 0
 	}
 	return d / time.Duration(n)
+}
+
+// Tracer is the per-database state, for integrations that are not
+// database/sql drivers (pgx used directly): they share the sql block,
+// sanitizer, error classes and statement cache.
+type Tracer = tracer
+
+// NewTracer returns the tracer of one database. driverValue is a value of
+// the driver's package (for sql.driver_version); cfg.DSN describes the
+// database.
+func NewTracer(cfg Config, driverValue any) *Tracer { return newTracer(cfg, driverValue) }
+
+// Start begins the subsegment of a call, under parent (a transaction) or
+// the entity in ctx; it returns a nil Span when the call is not traced.
+func (t *tracer) Start(ctx context.Context, parent Span) (context.Context, Span) {
+	return t.start(ctx, parent, true)
+}
+
+// StartQuiet is Start without telling the context-missing strategy, for
+// work the library does on its own (connecting, acquiring).
+func (t *tracer) StartQuiet(ctx context.Context) (context.Context, Span) {
+	return t.start(ctx, nil, false)
+}
+
+// Finish records the outcome of a call (its error classified) and closes
+// its span.
+func (t *tracer) Finish(span Span, sql *SQL, err error, started time.Time) {
+	t.finish(span, sql, err, started)
+}
+
+// Statement returns the sql block of a statement, cached.
+func (t *tracer) Statement(query string, prepared bool) *SQL { return t.sqlFor(query, prepared) }
+
+// Base returns the sql block without a statement.
+func (t *tracer) Base() *SQL { return t.base.Load() }
+
+// Now returns the start time of a call (zero unless slow queries are
+// watched).
+func (t *tracer) Now() time.Time { return t.now() }
+
+// HasVersion reports whether the server's version is known (or not
+// wanted), so callers can skip looking it up.
+func (t *tracer) HasVersion() bool {
+	return t.cfg.NoDatabaseVersion || t.base.Load().DatabaseVersion != ""
+}
+
+// SetVersionOnce records the server's version, the first time only.
+func (t *tracer) SetVersionOnce(v string) {
+	if v == "" || t.HasVersion() {
+		return
+	}
+	t.versionOnce.Do(func() { t.setVersion(v) })
 }

@@ -1,0 +1,309 @@
+package xraypgx_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/openxray/xray"
+	"github.com/openxray/xray/contrib/xraypgx"
+	"github.com/openxray/xray/sampling"
+	"github.com/openxray/xray/xraytest"
+)
+
+const secret = "pgxS3cretPW" // PostgreSQL's trust authentication accepts any password
+
+func dsn() string {
+	if v := os.Getenv("XRAY_TEST_POSTGRES_DSN"); v != "" {
+		return v
+	}
+	return "postgres://postgres:" + secret + "@127.0.0.1:5432/test?sslmode=disable"
+}
+
+type tracing struct {
+	t   *testing.T
+	rec *xray.Recorder
+	d   *xraytest.Daemon
+}
+
+func newTracing(t *testing.T) *tracing {
+	d := xraytest.NewDaemon(t)
+	r, err := xray.New(xray.Config{DaemonAddr: d.Addr(), SamplingStrategy: sampling.Always})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(context.Background()) })
+	return &tracing{t: t, rec: r, d: d}
+}
+
+// segment runs fn in a segment and returns the assembled trace.
+func (tr *tracing) segment(fn func(ctx context.Context)) xraytest.Document {
+	tr.t.Helper()
+	ctx, seg := tr.rec.BeginSegment(context.Background(), "pgx-test")
+	fn(ctx)
+	seg.Close(nil)
+	if err := tr.rec.Flush(context.Background()); err != nil {
+		tr.t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var docs []xraytest.Document
+		for _, dg := range tr.d.Datagrams() {
+			if dg.Err != nil {
+				tr.t.Fatal(dg.Err)
+			}
+			if err := xraytest.Validate(dg.Doc); err != nil {
+				tr.t.Errorf("schema: %v", err)
+			}
+			if dg.Doc.String("trace_id") == seg.TraceID() {
+				docs = append(docs, dg.Doc)
+			}
+		}
+		if segs, orphans := xraytest.Assemble(docs); len(segs) == 1 && len(orphans) == 0 {
+			return segs[0]
+		}
+		if time.Now().After(deadline) {
+			tr.t.Fatal("trace did not arrive whole")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func connect(t *testing.T, opts ...xraypgx.Option) *pgx.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := xraypgx.Connect(ctx, dsn(), opts...)
+	if err != nil {
+		t.Fatalf("PostgreSQL unreachable (scripts/test starts it): %v", err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
+}
+
+func sqlSubs(doc xraytest.Document) []xraytest.Document {
+	var out []xraytest.Document
+	doc.Walk(func(d, _ xraytest.Document) {
+		if d.Object("sql") != nil {
+			out = append(out, d)
+		}
+	})
+	return out
+}
+
+func meta(d xraytest.Document, key string) any {
+	m, _ := d.Object("metadata")["sql"].(map[string]any)
+	return m[key]
+}
+
+func setup(t *testing.T, c *pgx.Conn, table string) {
+	t.Helper()
+	for _, q := range []string{"DROP TABLE IF EXISTS " + table, "CREATE TABLE " + table + " (id SERIAL PRIMARY KEY, email TEXT UNIQUE, n INT)"} {
+		if _, err := c.Exec(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestQueryTransactionAndErrors(t *testing.T) {
+	c := connect(t)
+	setup(t, c, "xraypgx_q")
+	tr := newTracing(t)
+	doc := tr.segment(func(ctx context.Context) {
+		var id int
+		if err := c.QueryRow(ctx, "INSERT INTO xraypgx_q (email, n) VALUES ($1, 42) RETURNING id", "ann@example.com").Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		tx, err := c.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx.Exec(ctx, "UPDATE xraypgx_q SET n = n + 1 WHERE email = 'ann@example.com'")
+		tx.Exec(ctx, "INSERT INTO xraypgx_q (email) VALUES ($1)", "bob@example.com")
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		tx, _ = c.Begin(ctx)
+		tx.Exec(ctx, "DELETE FROM xraypgx_q")
+		tx.Rollback(ctx)
+		_, err = c.Exec(ctx, "INSERT INTO xraypgx_q (email) VALUES ($1)", "ann@example.com")
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "23505" {
+			t.Fatalf("want a unique violation, got %v", err)
+		}
+	})
+	subs := doc.Subsegments()
+	if len(subs) != 4 {
+		t.Fatalf("got %d subsegments (want insert, committed tx, rolled back tx, failed insert): %v", len(subs), doc)
+	}
+	ins := subs[0]
+	b := ins.Object("sql")
+	if b["sanitized_query"] != "INSERT INTO xraypgx_q ( email, n ) VALUES ( $1, ? ) RETURNING id" || b["database_type"] != "PostgreSQL" ||
+		b["url"] != "postgres://postgres@127.0.0.1:5432/test" || ins.Name() != "test@127.0.0.1" || meta(ins, "rows_affected") != 1.0 {
+		t.Errorf("insert: %v %v", ins.Name(), b)
+	}
+	if v, _ := b["database_version"].(string); !strings.HasPrefix(v, "1") {
+		t.Errorf("database_version = %v (from the connection's parameters)", b["database_version"])
+	}
+	if meta(subs[1], "transaction") != "committed" || len(subs[1].Subsegments()) != 2 {
+		t.Errorf("committed transaction: %v", subs[1])
+	}
+	if meta(subs[2], "transaction") != "rolled back" || len(subs[2].Subsegments()) != 1 {
+		t.Errorf("rolled back transaction: %v", subs[2])
+	}
+	dup := subs[3]
+	ex := dup.Object("cause")["exceptions"].([]any)[0].(map[string]any)
+	if !dup.Bool("error") || dup.Bool("fault") || !strings.Contains(ex["message"].(string), "23505") {
+		t.Errorf("unique violation: %v", dup)
+	}
+	raw := ""
+	for _, dg := range tr.d.Datagrams() {
+		raw += string(dg.Raw)
+	}
+	for _, s := range []string{secret, "ann@example.com", "bob@example.com"} {
+		if strings.Contains(raw, s) {
+			t.Errorf("%q reached the daemon", s)
+		}
+	}
+}
+
+// The seed: "Each batch creates one database subsegment instead of 1000".
+func TestBatchAndCopy(t *testing.T) {
+	c := connect(t)
+	setup(t, c, "xraypgx_b")
+	tr := newTracing(t)
+	doc := tr.segment(func(ctx context.Context) {
+		batch := &pgx.Batch{}
+		for i := range 1000 {
+			batch.Queue("INSERT INTO xraypgx_b (email, n) VALUES ($1, $2)", fmt.Sprintf("u%d@example.com", i), i)
+		}
+		if err := c.SendBatch(ctx, batch).Close(); err != nil {
+			t.Fatal(err)
+		}
+		rows := [][]any{{"c1@example.com", 1}, {"c2@example.com", 2}, {"c3@example.com", 3}}
+		n, err := c.CopyFrom(ctx, pgx.Identifier{"xraypgx_b"}, []string{"email", "n"}, pgx.CopyFromRows(rows))
+		if err != nil || n != 3 {
+			t.Fatalf("copy: %d, %v", n, err)
+		}
+	})
+	subs := doc.Subsegments()
+	if len(subs) != 2 {
+		t.Fatalf("got %d subsegments, want one for the batch and one for the copy", len(subs))
+	}
+	if meta(subs[0], "batch_statements") != 1000.0 || meta(subs[0], "batch_results") != 1000.0 || len(subs[0].Subsegments()) != 0 {
+		t.Errorf("batch: %v", subs[0])
+	}
+	if meta(subs[1], "rows_copied") != 3.0 || meta(subs[1], "table") != `"xraypgx_b"` ||
+		subs[1].Object("sql")["sanitized_query"] != `COPY "xraypgx_b" ( "email", "n" ) FROM STDIN` {
+		t.Errorf("copy: %v", subs[1])
+	}
+
+	// With WithBatchStatements each statement has its own subsegment.
+	c2 := connect(t, xraypgx.WithBatchStatements())
+	doc = tr.segment(func(ctx context.Context) {
+		batch := &pgx.Batch{}
+		batch.Queue("SELECT 1")
+		batch.Queue("SELECT 2")
+		c2.SendBatch(ctx, batch).Close()
+	})
+	if subs := doc.Subsegments(); len(subs) != 1 || len(subs[0].Subsegments()) != 2 {
+		t.Errorf("batch with statements: %v", doc)
+	}
+}
+
+func TestClosedPortIsFault(t *testing.T) {
+	tr := newTracing(t)
+	doc := tr.segment(func(ctx context.Context) {
+		_, err := xraypgx.Connect(ctx, "postgres://postgres:"+secret+"@127.0.0.1:1/test?connect_timeout=5")
+		if err == nil {
+			t.Fatal("connected to a closed port")
+		}
+	})
+	subs := sqlSubs(doc)
+	if len(subs) != 1 || !subs[0].Bool("fault") || meta(subs[0], "operation") != "connect" {
+		t.Fatalf("failed connection: %v", doc)
+	}
+}
+
+func TestPoolAcquireAndStats(t *testing.T) {
+	pool, err := xraypgx.NewPool(context.Background(), dsn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := pool.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tr := newTracing(t)
+	doc := tr.segment(func(ctx context.Context) {
+		var one int
+		if err := pool.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+			t.Fatal(err)
+		}
+		xraypgx.RecordPoolStats(ctx, pool)
+	})
+	// A warm pool: the acquisition is fast and leaves no subsegment.
+	if subs := sqlSubs(doc); len(subs) != 1 || subs[0].Object("sql")["sanitized_query"] != "SELECT ?" {
+		t.Errorf("subsegments: %v", doc)
+	}
+	if m, _ := doc.Object("metadata")["database"].(map[string]any); m["acquire_count"] == nil || m["total_conns"] != 1.0 {
+		t.Errorf("pool stats: %v", doc.Object("metadata"))
+	}
+}
+
+func TestNoSegmentIsUntraced(t *testing.T) {
+	c := connect(t)
+	var one int
+	if err := c.QueryRow(context.Background(), "SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Fatal(one, err)
+	}
+}
+
+func BenchmarkQuery(b *testing.B) {
+	r, _ := xray.New(xray.Config{Emitter: xray.DiscardEmitter{}, SamplingStrategy: sampling.Always, StreamingThreshold: -1})
+	never, _ := xray.New(xray.Config{Emitter: xray.DiscardEmitter{}, SamplingStrategy: sampling.Never})
+	plain, err := pgx.Connect(context.Background(), dsn())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer plain.Close(context.Background())
+	traced, err := xraypgx.Connect(context.Background(), dsn())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer traced.Close(context.Background())
+	for _, v := range []struct {
+		name string
+		conn *pgx.Conn
+		rec  *xray.Recorder
+	}{{"plain", plain, nil}, {"unsampled", traced, never}, {"sampled", traced, r}} {
+		b.Run(v.name, func(b *testing.B) {
+			ctx := context.Background()
+			var seg *xray.Segment
+			if v.rec != nil {
+				ctx, seg = v.rec.BeginSegment(ctx, "bench")
+			}
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				var one int
+				if err := v.conn.QueryRow(ctx, "SELECT $1::int", 1).Scan(&one); err != nil {
+					b.Fatal(err)
+				}
+				if n++; n%1000 == 0 && seg != nil {
+					b.StopTimer()
+					seg.Close(nil)
+					ctx, seg = v.rec.BeginSegment(context.Background(), "bench")
+					b.StartTimer()
+				}
+			}
+			seg.Close(nil)
+		})
+	}
+}
