@@ -132,6 +132,10 @@ func (d *tracedDriver) Open(dsn string) (driver.Conn, error) {
 // Unwrap returns the driver that was wrapped.
 func (d *tracedDriver) Unwrap() driver.Driver { return d.inner }
 
+// OpenXRayTraced marks a traced driver, so that other integrations (the
+// GORM plugin) do not trace the same statements twice.
+func (d *tracedDriver) OpenXRayTraced() {}
+
 // dsnConnector adapts a driver without driver.DriverContext to a
 // connector, as sql.Open does.
 type dsnConnector struct {

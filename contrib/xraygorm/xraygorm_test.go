@@ -1,0 +1,276 @@
+package xraygorm_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"github.com/openxray/xray"
+	"github.com/openxray/xray/contrib/xraygorm"
+	"github.com/openxray/xray/sampling"
+	"github.com/openxray/xray/xraysql"
+	"github.com/openxray/xray/xraytest"
+	"gorm.io/driver/mysql"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+)
+
+type User struct {
+	ID     uint
+	Name   string
+	Email  string `gorm:"uniqueIndex;size:128"`
+	Orders []Order
+}
+
+type Order struct {
+	ID         uint
+	UserID     uint
+	TotalCents int
+	Status     string `gorm:"size:32"`
+}
+
+type tracing struct {
+	t   *testing.T
+	rec *xray.Recorder
+	d   *xraytest.Daemon
+}
+
+func newTracing(t *testing.T) *tracing {
+	d := xraytest.NewDaemon(t)
+	r, err := xray.New(xray.Config{DaemonAddr: d.Addr(), SamplingStrategy: sampling.Always})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(context.Background()) })
+	return &tracing{t: t, rec: r, d: d}
+}
+
+func (tr *tracing) segment(fn func(ctx context.Context)) xraytest.Document {
+	tr.t.Helper()
+	ctx, seg := tr.rec.BeginSegment(context.Background(), "gorm-test")
+	fn(ctx)
+	seg.Close(nil)
+	if err := tr.rec.Flush(context.Background()); err != nil {
+		tr.t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var docs []xraytest.Document
+		for _, dg := range tr.d.Datagrams() {
+			if dg.Err != nil {
+				tr.t.Fatal(dg.Err)
+			}
+			if err := xraytest.Validate(dg.Doc); err != nil {
+				tr.t.Errorf("schema: %v", err)
+			}
+			if dg.Doc.String("trace_id") == seg.TraceID() {
+				docs = append(docs, dg.Doc)
+			}
+		}
+		if segs, orphans := xraytest.Assemble(docs); len(segs) == 1 && len(orphans) == 0 {
+			return segs[0]
+		}
+		if time.Now().After(deadline) {
+			tr.t.Fatal("trace did not arrive whole")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (tr *tracing) raw() string {
+	var b strings.Builder
+	for _, dg := range tr.d.Datagrams() {
+		b.Write(dg.Raw)
+	}
+	return b.String()
+}
+
+func meta(d xraytest.Document, key string) any {
+	m, _ := d.Object("metadata")["sql"].(map[string]any)
+	return m[key]
+}
+
+func dialectors(t *testing.T) map[string]gorm.Dialector {
+	return map[string]gorm.Dialector{
+		"postgres": postgres.Open("host=127.0.0.1 port=5432 user=postgres password=gormS3cret dbname=test sslmode=disable"),
+		"mysql":    mysql.Open("root@tcp(127.0.0.1:3306)/test?parseTime=true"),
+		"sqlite":   sqlite.Open(filepath.Join(t.TempDir(), "gorm.db")),
+	}
+}
+
+func open(t *testing.T, d gorm.Dialector) *gorm.DB {
+	t.Helper()
+	db, err := gorm.Open(d, &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatalf("%s unreachable (scripts/test starts the servers): %v", d.Name(), err)
+	}
+	sqlDB, _ := db.DB()
+	t.Cleanup(func() { sqlDB.Close() })
+	if err := db.Migrator().DropTable(&Order{}, &User{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AutoMigrate(&User{}, &Order{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Use(xraygorm.NewPlugin()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func TestCRUDPreloadTransaction(t *testing.T) {
+	for name, d := range dialectors(t) {
+		t.Run(name, func(t *testing.T) {
+			db := open(t, d)
+			tr := newTracing(t)
+			doc := tr.segment(func(ctx context.Context) {
+				db := db.WithContext(ctx)
+				u := User{Name: "Ann Secret", Email: "ann@example.com", Orders: []Order{{TotalCents: 1299, Status: "completed"}}}
+				if err := db.Create(&u).Error; err != nil {
+					t.Fatal(err)
+				}
+				var got User
+				if err := db.Preload("Orders").First(&got, u.ID).Error; err != nil || len(got.Orders) != 1 {
+					t.Fatalf("preload: %v %+v", err, got)
+				}
+				db.Model(&got).Update("name", "Ann Renamed")
+				var missing User
+				if err := db.First(&missing, 999999).Error; !errors.Is(err, gorm.ErrRecordNotFound) {
+					t.Fatalf("want not found, got %v", err)
+				}
+				err := db.Transaction(func(tx *gorm.DB) error {
+					if err := tx.Create(&Order{UserID: u.ID, TotalCents: 500, Status: "new"}).Error; err != nil {
+						return err
+					}
+					return tx.Model(&Order{}).Where("status = ?", "new").Update("status", "paid").Error
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := db.Create(&User{Name: "dup", Email: "ann@example.com"}).Error; err == nil {
+					t.Fatal("duplicate accepted")
+				}
+				db.Delete(&Order{}, "status = ?", "paid")
+			})
+			// GORM runs each create, update and delete in a transaction of
+			// its own (SkipDefaultTransaction is off): walk the whole tree.
+			var all []xraytest.Document
+			doc.Walk(func(d, _ xraytest.Document) {
+				if d.Object("sql") != nil {
+					all = append(all, d)
+				}
+			})
+			var ops []string
+			var preload, notFound, dup, explicitTx xraytest.Document
+			for _, s := range all {
+				op, _ := meta(s, "operation").(string)
+				if tx, _ := meta(s, "transaction").(string); tx != "" {
+					op = "tx:" + tx
+					if len(s.Subsegments()) == 2 {
+						explicitTx = s
+					}
+				}
+				ops = append(ops, op)
+				switch {
+				case op == "query" && meta(s, "table") == "orders":
+					preload = s
+				case op == "query" && meta(s, "rows_affected") == 0.0:
+					notFound = s
+				case op == "create" && s.Bool("error"):
+					dup = s
+				}
+			}
+			got := strings.Join(ops, ",")
+			for _, want := range []string{"create", "query", "update", "delete", "tx:committed", "tx:rolled back"} {
+				if !strings.Contains(got, want) {
+					t.Errorf("operations %s lack %s", got, want)
+				}
+			}
+			if preload == nil {
+				t.Errorf("preload of orders has no subsegment of its own: %s", got)
+			}
+			if notFound == nil || notFound.Bool("error") || notFound.Bool("fault") {
+				t.Errorf("record not found must not be a failure: %v", notFound)
+			}
+			if dup == nil || dup.Bool("fault") {
+				t.Errorf("unique violation must set error, not fault: %v", dup)
+			}
+			if explicitTx == nil || meta(explicitTx, "transaction") != "committed" {
+				t.Errorf("db.Transaction must be a committed subsegment holding its 2 statements: %s", got)
+			}
+			for _, secret := range []string{"gormS3cret", "ann@example.com", "Ann Secret", "Ann Renamed"} {
+				if strings.Contains(tr.raw(), secret) {
+					t.Errorf("%q reached the daemon", secret)
+				}
+			}
+		})
+	}
+}
+
+// A connection traced by xraysql is not traced twice.
+func TestNoDoubleTracing(t *testing.T) {
+	sqlDB, err := xraysql.Open("pgx", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable", xraysql.WithoutDatabaseVersion())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sqlDB.Close()
+	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Use(xraygorm.NewPlugin()); err != nil {
+		t.Fatal(err)
+	}
+	tr := newTracing(t)
+	doc := tr.segment(func(ctx context.Context) {
+		var n int
+		db.WithContext(ctx).Raw("SELECT 1").Scan(&n)
+	})
+	if subs := doc.Subsegments(); len(subs) != 1 {
+		t.Errorf("one statement made %d subsegments: %v", len(subs), doc)
+	}
+	var _ *sql.DB = sqlDB
+}
+
+func BenchmarkFirst(b *testing.B) {
+	r, _ := xray.New(xray.Config{Emitter: xray.DiscardEmitter{}, SamplingStrategy: sampling.Always, StreamingThreshold: -1})
+	for _, traced := range []bool{false, true} {
+		name := "plain"
+		if traced {
+			name = "plugin"
+		}
+		b.Run(name, func(b *testing.B) {
+			db, err := gorm.Open(sqlite.Open(filepath.Join(b.TempDir(), "b.db")), &gorm.Config{Logger: logger.Discard})
+			if err != nil {
+				b.Fatal(err)
+			}
+			db.AutoMigrate(&User{})
+			db.Create(&User{Name: "u", Email: "u@example.com"})
+			if traced {
+				db.Use(xraygorm.NewPlugin())
+			}
+			ctx, seg := r.BeginSegment(context.Background(), "bench")
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				var u User
+				db.WithContext(ctx).First(&u, 1)
+				if n++; n%1000 == 0 {
+					b.StopTimer()
+					seg.Close(nil)
+					ctx, seg = r.BeginSegment(context.Background(), "bench")
+					b.StartTimer()
+				}
+			}
+			seg.Close(nil)
+		})
+	}
+}
