@@ -123,13 +123,19 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 	cb := db.Callback()
 	for _, register := range []func() error{
 		func() error { return cb.Create().Before("gorm:create").Register("openxray:before_create", p.before()) },
-		func() error { return cb.Create().After("gorm:create").Register("openxray:after_create", p.after("create")) },
+		func() error {
+			return cb.Create().After("gorm:create").Register("openxray:after_create", p.after("create"))
+		},
 		func() error { return cb.Query().Before("gorm:query").Register("openxray:before_query", p.before()) },
 		func() error { return cb.Query().After("gorm:query").Register("openxray:after_query", p.after("query")) },
 		func() error { return cb.Update().Before("gorm:update").Register("openxray:before_update", p.before()) },
-		func() error { return cb.Update().After("gorm:update").Register("openxray:after_update", p.after("update")) },
+		func() error {
+			return cb.Update().After("gorm:update").Register("openxray:after_update", p.after("update"))
+		},
 		func() error { return cb.Delete().Before("gorm:delete").Register("openxray:before_delete", p.before()) },
-		func() error { return cb.Delete().After("gorm:delete").Register("openxray:after_delete", p.after("delete")) },
+		func() error {
+			return cb.Delete().After("gorm:delete").Register("openxray:after_delete", p.after("delete"))
+		},
 		func() error { return cb.Row().Before("gorm:row").Register("openxray:before_row", p.before()) },
 		func() error { return cb.Row().After("gorm:row").Register("openxray:after_row", p.after("row")) },
 		func() error { return cb.Raw().Before("gorm:raw").Register("openxray:before_raw", p.before()) },
