@@ -186,7 +186,10 @@ func dialectorDSN(d gorm.Dialector) string {
 	return ""
 }
 
-const stateKey = "openxray:call"
+// stateKey keys a call's state in Statement.Settings. GORM's InstanceSet
+// would build a string key with fmt.Sprintf on every call; a zero-size
+// struct key costs nothing.
+type stateKey struct{}
 
 type call struct {
 	span    sqltrace.Span
@@ -211,7 +214,7 @@ func (p *Plugin) before() func(*gorm.DB) {
 		if span == nil {
 			return
 		}
-		tx.InstanceSet(stateKey, &call{span: span, started: started})
+		tx.Statement.Settings.Store(stateKey{}, &call{span: span, started: started})
 	}
 }
 
@@ -220,7 +223,7 @@ func (p *Plugin) after(op string) func(*gorm.DB) {
 		if p.disabled || tx.Statement == nil {
 			return
 		}
-		v, ok := tx.InstanceGet(stateKey)
+		v, ok := tx.Statement.Settings.LoadAndDelete(stateKey{})
 		if !ok {
 			return
 		}
@@ -228,7 +231,6 @@ func (p *Plugin) after(op string) func(*gorm.DB) {
 		if !ok || c == nil {
 			return
 		}
-		tx.InstanceSet(stateKey, (*call)(nil))
 		query := tx.Statement.SQL.String()
 		if tx.Statement.Table != "" {
 			c.span.AddMetadataToNamespace("sql", "table", tx.Statement.Table)
