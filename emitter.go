@@ -51,8 +51,11 @@ type UDPEmitter struct {
 	// running is true while a sender goroutine owns conn; the CAS on it
 	// hands conn from one sender goroutine to the next.
 	running atomic.Bool
-	closed  atomic.Bool
-	done    chan struct{} // closed when Close has stopped the sender
+	// sleeping is true while the sender waits for a nudge instead of
+	// ticking: the next Emit wakes it.
+	sleeping atomic.Bool
+	closed   atomic.Bool
+	done     chan struct{} // closed when Close has stopped the sender
 
 	sent, dropped atomic.Uint64
 	lastLog       atomic.Int64
@@ -109,7 +112,7 @@ func (e *UDPEmitter) Emit(doc []byte) {
 	}
 	select {
 	case e.queue <- emitItem{doc: doc}:
-		if len(e.queue) >= udpBatchSize {
+		if len(e.queue) >= udpBatchSize || (e.sleeping.Load() && e.sleeping.CompareAndSwap(true, false)) {
 			e.nudge()
 		}
 		e.wake()
@@ -180,18 +183,45 @@ func (e *UDPEmitter) Close(ctx context.Context) error {
 	return err
 }
 
-// run is the sender goroutine. It never blocks on the queue itself, so
-// Emit never wakes it: every millisecond (or when nudged) it collects what
-// is queued and sends it, several datagrams per system call.
+// run is the sender goroutine. While documents keep coming it collects
+// them every millisecond (or when nudged by a deep queue) and sends them
+// several per system call; Emit does not wake it. After two ticks with
+// nothing to send it sleeps until the next Emit nudges it, so a quiet
+// program is not woken a thousand times a second; after five idle seconds
+// it exits.
 func (e *UDPEmitter) run() {
 	tick := time.NewTicker(udpInterval)
 	defer tick.Stop()
-	lastWork := time.Now()
+	idle := time.NewTimer(udpIdleTimeout)
+	defer idle.Stop()
 	var batch [udpBatchSize]emitItem
+	empty := 0 // ticks in a row with nothing to send
 	for {
-		select {
-		case <-tick.C:
-		case <-e.kick:
+		if empty >= 2 {
+			e.sleeping.Store(true)
+			// Something enqueued before sleeping was set saw it false
+			// and did not nudge: look once more before waiting.
+			if len(e.queue) == 0 {
+				select {
+				case <-e.kick:
+				case <-idle.C:
+					e.sleeping.Store(false)
+					e.running.Store(false)
+					// A document enqueued after the last look but before
+					// running was cleared saw running=true and started
+					// nobody.
+					if len(e.queue) == 0 || !e.running.CompareAndSwap(false, true) {
+						return
+					}
+				}
+			}
+			e.sleeping.Store(false)
+			tick.Reset(udpInterval)
+		} else {
+			select {
+			case <-tick.C:
+			case <-e.kick:
+			}
 		}
 		worked := false
 		for {
@@ -217,17 +247,16 @@ func (e *UDPEmitter) run() {
 			}
 		}
 		if worked {
-			lastWork = time.Now()
-			continue
-		}
-		if time.Since(lastWork) < udpIdleTimeout {
-			continue
-		}
-		e.running.Store(false)
-		// A document enqueued after the last drain but before running
-		// was cleared saw running=true and started nobody.
-		if len(e.queue) == 0 || !e.running.CompareAndSwap(false, true) {
-			return
+			empty = 0
+			if !idle.Stop() {
+				select {
+				case <-idle.C:
+				default:
+				}
+			}
+			idle.Reset(udpIdleTimeout)
+		} else {
+			empty++
 		}
 	}
 }
