@@ -344,6 +344,28 @@ func (s *Segment) AddMetadataToNamespace(namespace, key string, value any) error
 	return nil
 }
 
+// AddMetadataString records a string in a metadata namespace without
+// boxing it in an interface, for integrations on hot paths.
+func (s *Segment) AddMetadataString(namespace, key, v string) {
+	s.addMetadataValue(namespace, key, value{kind: kindString, str: v})
+}
+
+// AddMetadataInt records an integer in a metadata namespace without boxing
+// it.
+func (s *Segment) AddMetadataInt(namespace, key string, v int64) {
+	s.addMetadataValue(namespace, key, intValue(v))
+}
+
+func (s *Segment) addMetadataValue(namespace, key string, val value) {
+	if !s.active() || namespace == "" || strings.HasPrefix(namespace, "AWS.") {
+		return
+	}
+	s.lock()
+	x := s.ext()
+	x.metadata = setMeta(x.metadata, namespace, key, val)
+	s.unlock()
+}
+
 // AddError records err as a cause (its type, message and the caller's
 // stack, with wrapped errors as linked exceptions) and sets the fault flag.
 func (s *Segment) AddError(err error) error {
