@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/openxray/xray"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -58,7 +59,20 @@ type monitor struct {
 	mu      sync.Mutex
 	calls   map[key]*xray.Segment // commands started and not finished
 	missing atomic.Bool
+
+	poolOn atomic.Bool
+	pool   map[string]*poolState // by server address, guarded by mu
 }
+
+// poolState is what the pool monitor knows of one server's pool.
+type poolState struct {
+	out   int64         // connections checked out
+	wait  time.Duration // the last check-out's wait
+	fresh bool          // wait not yet given to a command
+}
+
+// monitors finds a command monitor's state for NewPoolMonitor.
+var monitors sync.Map // *event.CommandMonitor → *monitor
 
 type key struct {
 	conn string
@@ -71,18 +85,59 @@ const maxPending = 100_000
 
 // NewMonitor returns a command monitor that traces every command.
 func NewMonitor(opts ...Option) *event.CommandMonitor {
-	m := &monitor{cfg: config{maxShape: 1000}, calls: map[key]*xray.Segment{}}
+	m := &monitor{cfg: config{maxShape: 1000}, calls: map[key]*xray.Segment{}, pool: map[string]*poolState{}}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&m.cfg)
 		}
 	}
-	return &event.CommandMonitor{Started: m.started, Succeeded: m.succeeded, Failed: m.failed}
+	cm := &event.CommandMonitor{Started: m.started, Succeeded: m.succeeded, Failed: m.failed}
+	monitors.Store(cm, m)
+	return cm
 }
 
-// Client returns client options with the monitor set.
+// NewPoolMonitor returns a pool monitor that adds to the subsegments of
+// cmd (a monitor from NewMonitor) the connections checked out of the
+// server's pool (metadata mongodb.pool_checked_out) and how long the
+// command waited for its connection (mongodb.pool_wait_ms). The driver's
+// events do not say which command a check-out was for: the wait goes to
+// the next command on that server, which is exact when calls do not
+// overlap and, when they do, still gives each wait to one command.
+func NewPoolMonitor(cmd *event.CommandMonitor) *event.PoolMonitor {
+	v, ok := monitors.Load(cmd)
+	if !ok {
+		return &event.PoolMonitor{Event: func(*event.PoolEvent) {}}
+	}
+	m := v.(*monitor)
+	m.poolOn.Store(true)
+	return &event.PoolMonitor{Event: m.poolEvent}
+}
+
+func (m *monitor) poolEvent(e *event.PoolEvent) {
+	switch e.Type {
+	case event.ConnectionCheckedOut, event.ConnectionCheckedIn:
+	default:
+		return
+	}
+	m.mu.Lock()
+	st := m.pool[e.Address]
+	if st == nil {
+		st = &poolState{}
+		m.pool[e.Address] = st
+	}
+	if e.Type == event.ConnectionCheckedOut {
+		st.out++
+		st.wait, st.fresh = e.Duration, true
+	} else if st.out > 0 {
+		st.out--
+	}
+	m.mu.Unlock()
+}
+
+// Client returns client options with the command and pool monitors set.
 func Client(opts ...Option) *options.ClientOptions {
-	return options.Client().SetMonitor(NewMonitor(opts...))
+	cm := NewMonitor(opts...)
+	return options.Client().SetMonitor(cm).SetPoolMonitor(NewPoolMonitor(cm))
 }
 
 // sensitive commands are never recorded (the driver also redacts them).
@@ -119,8 +174,24 @@ func (m *monitor) started(ctx context.Context, e *event.CommandStartedEvent) {
 		seg.AddMetadataString("mongodb", "collection", coll)
 	}
 	m.shapes(seg, e.Command, e.CommandName)
+	if m.poolOn.Load() {
+		m.mu.Lock()
+		st := m.pool[hostPort(e.ConnectionID)]
+		var out int64
+		var wait time.Duration
+		var fresh bool
+		if st != nil {
+			out, wait, fresh = st.out, st.wait, st.fresh
+			st.fresh = false
+		}
+		m.mu.Unlock()
+		seg.AddMetadataInt("mongodb", "pool_checked_out", out)
+		if fresh {
+			seg.AddMetadataToNamespace("mongodb", "pool_wait_ms", float64(wait.Microseconds())/1000)
+		}
+	}
 	if m.cfg.redact != nil {
-		seg.AddMetadataToNamespace("mongodb", "command_document", m.cfg.redact(e.Command))
+		seg.AddMetadataToNamespace("mongodb", "command_document", m.cfg.redact(withoutSessionFields(e.Command)))
 	}
 	m.mu.Lock()
 	if len(m.calls) < maxPending {
@@ -446,4 +517,26 @@ func writeKey(b *strings.Builder, k string) {
 	b.WriteByte('"')
 	b.WriteString(k)
 	b.WriteByte('"')
+}
+
+// withoutSessionFields is the command without lsid, $clusterTime, $db and
+// signature, which are never recorded, even by a redaction function.
+func withoutSessionFields(cmd bson.Raw) bson.Raw {
+	var d bson.D
+	if err := bson.Unmarshal(cmd, &d); err != nil {
+		return nil
+	}
+	kept := d[:0]
+	for _, e := range d {
+		switch e.Key {
+		case "lsid", "$clusterTime", "$db", "signature":
+		default:
+			kept = append(kept, e)
+		}
+	}
+	raw, err := bson.Marshal(kept)
+	if err != nil {
+		return nil
+	}
+	return raw
 }

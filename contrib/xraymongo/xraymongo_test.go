@@ -265,3 +265,31 @@ func BenchmarkMonitor(b *testing.B) {
 		})
 	}
 }
+
+func TestPoolMetadataAndRedaction(t *testing.T) {
+	var seen bson.Raw
+	client, err := mongo.Connect(xraymongo.Client(xraymongo.WithRedactedCommands(func(cmd bson.Raw) any {
+		seen = cmd
+		return "redacted"
+	})).ApplyURI(uri()).SetServerSelectionTimeout(5 * time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Disconnect(context.Background())
+	tr := newTracing(t)
+	doc := tr.segment(func(ctx context.Context) {
+		client.Database("xraytest").Collection("pool").FindOne(ctx, bson.M{"x": 1})
+	})
+	sub := doc.Subsegments()[0]
+	if md(sub, "pool_checked_out") == nil || md(sub, "pool_wait_ms") == nil {
+		t.Errorf("pool metadata: %v", sub.Object("metadata"))
+	}
+	if md(sub, "command_document") != "redacted" {
+		t.Errorf("redacted command: %v", md(sub, "command_document"))
+	}
+	for _, k := range []string{"lsid", "$clusterTime", "$db", "signature"} {
+		if _, err := seen.LookupErr(k); err == nil {
+			t.Errorf("the redaction function saw %s", k)
+		}
+	}
+}
