@@ -187,3 +187,36 @@ func (d *Daemon) Reset() {
 	d.datagrams = nil
 	d.mu.Unlock()
 }
+
+// WaitTrace waits until the documents of the trace traceID have arrived and
+// assemble into one segment with no orphan (subsegments sent on their own
+// put back under their parents), checks each against the segment schema,
+// and returns the assembled segment. It fails the test after timeout.
+func (d *Daemon) WaitTrace(tb testing.TB, traceID string, timeout time.Duration) Document {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		var docs []Document
+		for _, dg := range d.Datagrams() {
+			if dg.Err != nil {
+				tb.Fatalf("invalid datagram (%d bytes): %v", dg.Size, dg.Err)
+			}
+			if dg.Doc.String("trace_id") == traceID {
+				docs = append(docs, dg.Doc)
+			}
+		}
+		segs, orphans := Assemble(docs)
+		if len(segs) == 1 && len(orphans) == 0 {
+			for _, doc := range docs {
+				if err := Validate(doc); err != nil {
+					tb.Errorf("document does not match the segment schema: %v", err)
+				}
+			}
+			return segs[0]
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("trace %s did not arrive whole: %d segments, %d orphans", traceID, len(segs), len(orphans))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -77,3 +77,20 @@ func TestDaemonAndAssemble(t *testing.T) {
 		t.Errorf("Wait past the datagrams that came: %v", err)
 	}
 }
+
+func TestWaitTrace(t *testing.T) {
+	d := xraytest.NewDaemon(t)
+	conn, err := net.Dial("udp", d.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const h = "{\"format\":\"json\",\"version\":1}\n"
+	// The subsegment first, alone; its segment after.
+	conn.Write([]byte(h + `{"name":"child","id":"bbbbbbbbbbbbbbbb","type":"subsegment","parent_id":"aaaaaaaaaaaaaaaa","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1,"end_time":2}`))
+	conn.Write([]byte(h + `{"name":"root","id":"aaaaaaaaaaaaaaaa","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1,"end_time":2}`))
+	doc := d.WaitTrace(t, "1-581cf771-a006649127e371903a2de979", 5*time.Second)
+	if doc.Name() != "root" || doc.Find("child") == nil {
+		t.Fatalf("assembled %v", doc)
+	}
+}

@@ -61,28 +61,7 @@ func (tr *tracing) segment(fn func(ctx context.Context)) xraytest.Document {
 	if err := tr.rec.Flush(context.Background()); err != nil {
 		tr.t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var docs []xraytest.Document
-		for _, dg := range tr.d.Datagrams() {
-			if dg.Err != nil {
-				tr.t.Fatal(dg.Err)
-			}
-			if err := xraytest.Validate(dg.Doc); err != nil {
-				tr.t.Errorf("schema: %v", err)
-			}
-			if dg.Doc.String("trace_id") == seg.TraceID() {
-				docs = append(docs, dg.Doc)
-			}
-		}
-		if segs, orphans := xraytest.Assemble(docs); len(segs) == 1 && len(orphans) == 0 {
-			return segs[0]
-		}
-		if time.Now().After(deadline) {
-			tr.t.Fatal("trace did not arrive whole")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return tr.d.WaitTrace(tr.t, seg.TraceID(), 5*time.Second)
 }
 
 func (tr *tracing) raw() string {

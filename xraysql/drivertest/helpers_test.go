@@ -118,7 +118,6 @@ func newTracing(t testing.TB) *tracing {
 // segment runs fn in a new segment and returns its assembled document.
 func (tr *tracing) segment(name string, fn func(ctx context.Context)) xraytest.Document {
 	tr.t.Helper()
-	before := len(tr.daemon.Datagrams())
 	ctx, seg := tr.rec.BeginSegment(context.Background(), name)
 	fn(ctx)
 	seg.Close(nil)
@@ -129,29 +128,7 @@ func (tr *tracing) segment(name string, fn func(ctx context.Context)) xraytest.D
 	}
 	// Subsegments closed before the segment travel in it or ahead of it;
 	// the segment's own document comes last.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var docs []xraytest.Document
-		for _, dg := range tr.daemon.Datagrams()[before:] {
-			if dg.Err != nil {
-				tr.t.Fatalf("invalid datagram: %v", dg.Err)
-			}
-			if err := xraytest.Validate(dg.Doc); err != nil {
-				tr.t.Errorf("document does not match the schema: %v", err)
-			}
-			if dg.Doc.String("trace_id") == seg.TraceID() {
-				docs = append(docs, dg.Doc)
-			}
-		}
-		segs, orphans := xraytest.Assemble(docs)
-		if len(segs) == 1 && len(orphans) == 0 {
-			return segs[0]
-		}
-		if time.Now().After(deadline) {
-			tr.t.Fatalf("segment %q did not arrive whole: %d segments, %d orphans", name, len(segs), len(orphans))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return tr.daemon.WaitTrace(tr.t, seg.TraceID(), 5*time.Second)
 }
 
 // rawDatagrams returns every byte the daemon received.
