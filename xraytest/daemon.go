@@ -10,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/openxray/xray"
+	"github.com/openxray/xray/sampling"
 )
 
 // Datagram is one datagram the Daemon received.
@@ -219,4 +222,32 @@ func (d *Daemon) WaitTrace(tb testing.TB, traceID string, timeout time.Duration)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// NewDaemonRecorder starts a Daemon and returns a recorder that samples
+// every segment and sends to it; both stop when the test ends.
+func NewDaemonRecorder(tb testing.TB) (*xray.Recorder, *Daemon) {
+	tb.Helper()
+	d := NewDaemon(tb)
+	r, err := xray.New(xray.Config{DaemonAddr: d.Addr(), SamplingStrategy: sampling.Always})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { r.Close(context.Background()) })
+	return r, d
+}
+
+// Trace runs fn in a new segment of r named name, sends it, and returns the
+// trace as the daemon received it, assembled (see WaitTrace).
+func (d *Daemon) Trace(tb testing.TB, r *xray.Recorder, name string, fn func(ctx context.Context)) Document {
+	tb.Helper()
+	ctx, seg := r.BeginSegment(context.Background(), name)
+	fn(ctx)
+	seg.Close(nil)
+	fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.Flush(fctx); err != nil {
+		tb.Fatal(err)
+	}
+	return d.WaitTrace(tb, seg.TraceID(), 5*time.Second)
 }

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/glebarez/sqlite"
 	"github.com/openxray/xray"
@@ -44,24 +43,13 @@ type tracing struct {
 }
 
 func newTracing(t *testing.T) *tracing {
-	d := xraytest.NewDaemon(t)
-	r, err := xray.New(xray.Config{DaemonAddr: d.Addr(), SamplingStrategy: sampling.Always})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close(context.Background()) })
+	r, d := xraytest.NewDaemonRecorder(t)
 	return &tracing{t: t, rec: r, d: d}
 }
 
 func (tr *tracing) segment(fn func(ctx context.Context)) xraytest.Document {
 	tr.t.Helper()
-	ctx, seg := tr.rec.BeginSegment(context.Background(), "gorm-test")
-	fn(ctx)
-	seg.Close(nil)
-	if err := tr.rec.Flush(context.Background()); err != nil {
-		tr.t.Fatal(err)
-	}
-	return tr.d.WaitTrace(tr.t, seg.TraceID(), 5*time.Second)
+	return tr.d.Trace(tr.t, tr.rec, "gorm-test", fn)
 }
 
 func (tr *tracing) raw() string {

@@ -43,24 +43,13 @@ type tracing struct {
 }
 
 func newTracing(t *testing.T) *tracing {
-	d := xraytest.NewDaemon(t)
-	r, err := xray.New(xray.Config{DaemonAddr: d.Addr(), SamplingStrategy: sampling.Always})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close(context.Background()) })
+	r, d := xraytest.NewDaemonRecorder(t)
 	return &tracing{t: t, rec: r, d: d}
 }
 
 func (tr *tracing) segment(fn func(ctx context.Context)) xraytest.Document {
 	tr.t.Helper()
-	ctx, seg := tr.rec.BeginSegment(context.Background(), "mongodb-operations")
-	fn(ctx)
-	seg.Close(nil)
-	if err := tr.rec.Flush(context.Background()); err != nil {
-		tr.t.Fatal(err)
-	}
-	return tr.d.WaitTrace(tr.t, seg.TraceID(), 5*time.Second)
+	return tr.d.Trace(tr.t, tr.rec, "mongodb-operations", fn)
 }
 
 func md(d xraytest.Document, k string) any {

@@ -33,25 +33,13 @@ type tracing struct {
 }
 
 func newTracing(t *testing.T) *tracing {
-	d := xraytest.NewDaemon(t)
-	r, err := xray.New(xray.Config{DaemonAddr: d.Addr(), SamplingStrategy: sampling.Always})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close(context.Background()) })
+	r, d := xraytest.NewDaemonRecorder(t)
 	return &tracing{t: t, rec: r, d: d}
 }
 
-// segment runs fn in a segment and returns the assembled trace.
 func (tr *tracing) segment(fn func(ctx context.Context)) xraytest.Document {
 	tr.t.Helper()
-	ctx, seg := tr.rec.BeginSegment(context.Background(), "pgx-test")
-	fn(ctx)
-	seg.Close(nil)
-	if err := tr.rec.Flush(context.Background()); err != nil {
-		tr.t.Fatal(err)
-	}
-	return tr.d.WaitTrace(tr.t, seg.TraceID(), 5*time.Second)
+	return tr.d.Trace(tr.t, tr.rec, "pgx-test", fn)
 }
 
 func connect(t *testing.T, opts ...xraypgx.Option) *pgx.Conn {
