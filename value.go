@@ -4,17 +4,18 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+	"unsafe"
 
 	"github.com/openxray/xray/internal/jsonx"
 )
 
 // value is an annotation, metadata or aws field value. Scalars are held
-// without boxing or marshalling; other values as the JSON they marshal to.
+// without boxing or marshalling; other values as the JSON they marshal to,
+// in str (kindRaw).
 type value struct {
 	kind valueKind
 	num  uint64
 	str  string
-	raw  []byte
 }
 
 type valueKind uint8
@@ -80,7 +81,9 @@ func anyValue(v any) (value, error) {
 	if err != nil {
 		return value{}, err
 	}
-	return value{kind: kindRaw, raw: raw}, nil
+	// raw is json.Marshal's own fresh buffer, never written again: it can
+	// back the string without a copy.
+	return value{kind: kindRaw, str: unsafe.String(unsafe.SliceData(raw), len(raw))}, nil
 }
 
 func intValue(v int64) value   { return value{kind: kindInt, num: uint64(v)} }
@@ -109,7 +112,7 @@ func (v *value) appendJSON(dst []byte, strLimit int) []byte {
 	case kindFloat:
 		return jsonx.Float(dst, math.Float64frombits(v.num))
 	default:
-		return append(dst, v.raw...)
+		return append(dst, v.str...)
 	}
 }
 
