@@ -129,4 +129,3 @@ func TestClosedPort(t *testing.T) {
 		t.Errorf("a transport error is not an exception of the service: %v", sub.Object("cause"))
 	}
 }
-

@@ -92,7 +92,7 @@ var parameters = map[string]map[string]operation{
 		}},
 	},
 	"S3": {
-		anyOperation: {request: []field{{"bucket_name", "Bucket", scalar}, {"key", "Key", scalar}}},
+		anyOperation:    {request: []field{{"bucket_name", "Bucket", scalar}, {"key", "Key", scalar}}},
 		"DeleteObjects": {request: []field{{"item_count", "Delete", deleteObjectsCount}}},
 	},
 	"SQS": {
@@ -121,7 +121,7 @@ var parameters = map[string]map[string]operation{
 	},
 	"SNS": {
 		anyOperation: {request: []field{{"topic_arn", "TopicArn", scalar}, {"target_arn", "TargetArn", scalar}}},
-		"Publish":     {response: []field{{"message_id", "MessageId", scalar}}},
+		"Publish":    {response: []field{{"message_id", "MessageId", scalar}}},
 		"PublishBatch": {
 			request:  []field{{"message_count", "PublishBatchRequestEntries", count}},
 			response: []field{{"failed_count", "Failed", count}},
