@@ -217,6 +217,12 @@ func TestTraceHeader(t *testing.T) {
 	if got, want := h.String(), "Root="+root+";Parent="+sub.ID()+";Sampled=1;Lineage=a:1"; got != want {
 		t.Errorf("downstream header = %q, want %q", got, want)
 	}
+	if got := string(sub.AppendDownstreamHeader(nil)); got != h.String() {
+		t.Errorf("AppendDownstreamHeader = %q, want %q", got, h.String())
+	}
+	if got := string(seg.AppendDownstreamHeader(nil)); got != seg.DownstreamHeader().String() {
+		t.Errorf("unsampled AppendDownstreamHeader = %q, want %q", got, seg.DownstreamHeader().String())
+	}
 
 	_, seg = r.BeginSegment(context.Background(), "svc", xray.WithTraceHeader(header.FromString("Root="+root+";Sampled=?")))
 	if seg.Sampled() {

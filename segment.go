@@ -192,6 +192,29 @@ func (s *Segment) DownstreamHeader() *header.Header {
 	return h
 }
 
+// AppendDownstreamHeader appends to dst the value of the X-Amzn-Trace-Id
+// header for a call made inside s, as DownstreamHeader().String() formats
+// it, without allocating when dst has room.
+func (s *Segment) AppendDownstreamHeader(dst []byte) []byte {
+	if s == nil {
+		return dst
+	}
+	dst = append(dst, "Root="...)
+	dst = append(dst, s.root.traceID[:]...)
+	dst = append(dst, ";Parent="...)
+	dst = append(dst, s.id[:]...)
+	dst = append(dst, ';')
+	if s.st != nil {
+		dst = append(dst, header.Sampled...)
+	} else {
+		dst = append(dst, header.NotSampled...)
+	}
+	for _, kv := range s.root.addl {
+		dst = append(append(append(append(dst, ';'), kv.Key...), '='), kv.Value...)
+	}
+	return dst
+}
+
 // Close ends the segment. A non-nil err is recorded as a cause and sets the
 // fault flag. Closing twice does nothing. A segment is sent to the daemon
 // when it closes, with the subsegments that are closed by then; subsegments

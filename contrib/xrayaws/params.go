@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+
+	"github.com/openxray/xray"
 )
 
 // field says how one field of an operation's input or output is recorded
@@ -146,18 +148,17 @@ type planField struct {
 	read  func(reflect.Value) (any, bool)
 }
 
-type planKey struct {
-	typ      reflect.Type
-	response bool
-}
-
-var plans sync.Map // planKey → plan
+// The plans of inputs and of outputs, by type.
+var requestPlans, responsePlans sync.Map // reflect.Type → plan
 
 // planFor returns the plan for v's type (a pointer to an input or output
 // struct) in service's operation.
 func planFor(service, op string, typ reflect.Type, response bool) plan {
-	k := planKey{typ, response}
-	if p, ok := plans.Load(k); ok {
+	plans := &requestPlans
+	if response {
+		plans = &responsePlans
+	}
+	if p, ok := plans.Load(typ); ok {
 		return p.(plan)
 	}
 	var p plan
@@ -180,13 +181,14 @@ func planFor(service, op string, typ reflect.Type, response bool) plan {
 			}
 		}
 	}
-	plans.Store(k, p)
+	plans.Store(typ, p)
 	return p
 }
 
-// record calls set for each field of v (a pointer to an input or output)
-// that the plan records. A field whose value cannot be read is skipped.
-func (p plan) record(v any, set func(key string, value any)) {
+// record sets in seg's aws block each field of v (a pointer to an input or
+// output) that the plan records. A field whose value cannot be read is
+// skipped.
+func (p plan) record(v any, seg *xray.Segment) {
 	if len(p) == 0 {
 		return
 	}
@@ -201,7 +203,7 @@ func (p plan) record(v any, set func(key string, value any)) {
 			continue
 		}
 		if val, ok := f.read(fv); ok {
-			set(f.key, val)
+			setAWS(seg, f.key, val)
 		}
 	}
 }

@@ -75,11 +75,16 @@ func AppendMiddlewares(apiOptions *[]func(*middleware.Stack) error, opts ...Opti
 	for _, o := range opts {
 		o.apply(&t.cfg)
 	}
+	// Built once: the SDK builds a stack for every call.
+	t.init = middleware.InitializeMiddlewareFunc(initializeID, t.initialize)
+	t.final = middleware.FinalizeMiddlewareFunc(finalizeID, traceHeader)
 	*apiOptions = append(*apiOptions, t.register)
 }
 
 type tracer struct {
 	cfg     config
+	init    middleware.InitializeMiddleware
+	final   middleware.FinalizeMiddleware
 	missing atomic.Bool // context missing reported once
 }
 
@@ -89,11 +94,11 @@ func (t *tracer) register(stack *middleware.Stack) error {
 	}
 	// After the SDK's own initialize steps, which put the service and
 	// operation names in the context and validate the input.
-	if err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc(initializeID, t.initialize), middleware.After); err != nil {
+	if err := stack.Initialize.Add(t.init, middleware.After); err != nil {
 		return err
 	}
 	// After the retry loop: once per attempt.
-	return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc(finalizeID, traceHeader), middleware.After)
+	return stack.Finalize.Add(t.final, middleware.After)
 }
 
 // initialize wraps the whole operation, attempts included, in a
@@ -161,7 +166,8 @@ func traceHeader(ctx context.Context, in middleware.FinalizeInput, next middlewa
 ) {
 	if seg := xray.GetSegment(ctx); seg != nil {
 		if req, ok := in.Request.(*smithyhttp.Request); ok {
-			req.Header.Set(header.Name, seg.DownstreamHeader().String())
+			var buf [128]byte
+			req.Header.Set(header.Name, string(seg.AppendDownstreamHeader(buf[:0])))
 		}
 	}
 	return next.HandleFinalize(ctx, in)
@@ -175,9 +181,7 @@ func recordParameters(seg *xray.Segment, service, op string, v any, response boo
 		return
 	}
 	defer func() { _ = recover() }()
-	planFor(service, op, reflect.TypeOf(v), response).record(v, func(key string, value any) {
-		setAWS(seg, key, value)
-	})
+	planFor(service, op, reflect.TypeOf(v), response).record(v, seg)
 }
 
 func setAWS(seg *xray.Segment, key string, value any) {

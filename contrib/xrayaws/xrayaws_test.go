@@ -176,16 +176,17 @@ func checkCall(t *testing.T, d xraytest.Document, service, op string) {
 }
 
 // checkHeaders checks that every request on the wire carried the trace
-// header, with one of the AWS subsegments as parent.
-func checkHeaders(t *testing.T, w *wire, doc xraytest.Document, subs []xraytest.Document) {
+// header, with one of the AWS subsegments as parent, and that there were
+// at least n of them.
+func checkHeaders(t *testing.T, w *wire, doc xraytest.Document, subs []xraytest.Document, n int) {
 	t.Helper()
 	ids := map[string]bool{}
 	for _, s := range subs {
 		ids[s.ID()] = true
 	}
 	hs := w.Headers()
-	if len(hs) < len(subs) {
-		t.Errorf("%d requests on the wire for %d calls", len(hs), len(subs))
+	if len(hs) < n {
+		t.Errorf("%d requests on the wire, want %d", len(hs), n)
 	}
 	for _, v := range hs {
 		h := header.FromString(v)
@@ -344,7 +345,7 @@ func TestSeedFlow(t *testing.T) {
 	if resp, _ := failed.Object("http")["response"].(map[string]any); resp["status"] != float64(400) {
 		t.Errorf("conditional-check failure http %v", failed.Object("http"))
 	}
-	checkHeaders(t, w, doc, subs)
+	checkHeaders(t, w, doc, subs, len(subs))
 	noSecrets(t, d, "secret_user", "@example.com")
 }
 
@@ -439,7 +440,7 @@ func TestTransactionsAndPartiQL(t *testing.T) {
 			t.Errorf("ExecuteStatement: aws %v", subs[i].Object("aws"))
 		}
 	}
-	checkHeaders(t, w, doc, subs)
+	checkHeaders(t, w, doc, subs, len(subs))
 	noSecrets(t, d, "secret-card", "'o2'")
 }
 
