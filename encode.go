@@ -172,6 +172,10 @@ func (r *Recorder) appendEntity(dst []byte, e *Segment, independent, children bo
 		dst = append(dst, `,"throttle":true`...)
 	}
 	x := e.st.x
+	if e.parent == nil && r.origin != "" && (x == nil || x.origin == "") {
+		dst = append(dst, `,"origin":`...)
+		dst = jsonx.String(dst, r.origin)
+	}
 	if x != nil {
 		if x.user != "" && e.parent == nil {
 			dst = append(dst, `,"user":`...)
@@ -240,6 +244,7 @@ func (r *Recorder) appendAWS(dst []byte, e *Segment) []byte {
 		if len(fields) > 0 {
 			dst = append(dst, ',')
 		}
+		dst = append(dst, r.pluginFields...)
 		dst = append(dst, `"xray":{`...)
 		dst = append(dst, r.sdkFields...)
 		if e.st.rule != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"runtime"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/openxray/xray/header"
 	"github.com/openxray/xray/internal/daemonaddr"
@@ -52,8 +54,18 @@ type Config struct {
 	// ServiceVersion is recorded on segments as service.version.
 	ServiceVersion string
 	// SamplingStrategy decides which segments are recorded; nil means
-	// sampling.NewLocalizedStrategy().
+	// centralized sampling (sampling.NewCentralizedStrategy) through the
+	// daemon's TCP address, with the local default rules until X-Ray's
+	// rules arrive, as in the AWS SDKs. The recorder closes the strategy
+	// it made on Close.
 	SamplingStrategy sampling.Strategy
+	// Plugins detect the AWS environment (plugins/ec2, plugins/ecs,
+	// plugins/eks, plugins/beanstalk). They run once, in New, for at most
+	// PluginTimeout (zero means DefaultPluginTimeout); every segment then
+	// carries what they found in its aws block, and the most specific
+	// origin.
+	Plugins       []Plugin
+	PluginTimeout time.Duration
 	// ContextMissingStrategy is told about calls made without a segment;
 	// nil means NewLogErrorStrategy(Logger).
 	ContextMissingStrategy ContextMissingStrategy
@@ -88,6 +100,9 @@ type Recorder struct {
 	disabled           bool
 	workingDir         string
 	udp                *UDPEmitter // the emitter, when it is ours
+	ownSampler         io.Closer   // the sampling strategy, when it is ours
+	origin             string      // from the plugins
+	pluginFields       []byte      // aws block entries from the plugins, each with a trailing comma
 
 	// Pre-encoded fields that are the same in every segment.
 	sdkFields     []byte // "sdk":"…","sdk_version":"…"
@@ -143,8 +158,13 @@ func newRecorder(cfg Config, getenv func(string) string) (*Recorder, error) {
 		return nil, fmt.Errorf("xray: %w", err)
 	}
 	if r.sampler == nil {
-		r.sampler = sampling.NewLocalizedStrategy()
+		s, err := sampling.NewCentralizedStrategy(sampling.WithDaemonAddress(daemon.TCP), sampling.WithLogger(r.logger))
+		if err != nil {
+			return nil, fmt.Errorf("xray: %w", err)
+		}
+		r.sampler, r.ownSampler = s, s
 	}
+	r.origin, r.pluginFields = r.detectEnvironment(cfg.Plugins, cfg.PluginTimeout)
 	switch {
 	case r.streamingThreshold == 0:
 		r.streamingThreshold = DefaultStreamingThreshold
@@ -253,6 +273,9 @@ func (r *Recorder) Close(ctx context.Context) error {
 		if r.disabled || r.emitter == nil {
 			return
 		}
+		if r.ownSampler != nil {
+			r.ownSampler.Close()
+		}
 		err = r.emitter.Flush(ctx)
 		if c, ok := r.emitter.(interface{ Close(context.Context) error }); ok {
 			err = errors.Join(err, c.Close(ctx))
@@ -341,6 +364,9 @@ func (r *Recorder) BeginSegment(ctx context.Context, name string, opts ...Segmen
 		req := o.request
 		if req.ServiceName == "" {
 			req.ServiceName = name
+		}
+		if req.ServiceType == "" {
+			req.ServiceType = r.origin
 		}
 		d := r.sampler.ShouldTrace(req)
 		sampled, rule = d.Sample, d.Rule

@@ -25,6 +25,10 @@ type Request struct {
 	ServiceName string
 	// ServiceType is the segment's origin, such as AWS::EC2::Instance.
 	ServiceType string
+	// Attributes are matched by centralized rules that name attributes: a
+	// rule with attributes applies only to requests that carry each of
+	// them with a matching value.
+	Attributes map[string]string
 }
 
 // Decision is a strategy's answer for one request.
