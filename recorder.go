@@ -544,3 +544,39 @@ func AddError(ctx context.Context, err error) error {
 	}
 	return s.AddError(err)
 }
+
+// BeginFacadeSegment returns a context carrying a facade: a stand-in for
+// a segment that another party records, such as the one AWS Lambda
+// records for each invocation. The facade takes its trace ID, its ID and
+// its sampling decision from h (Root, Parent, Sampled); it is never sent
+// and closing it does nothing. Its subsegments are sent each on its own as
+// soon as it closes, with the facade as parent, so that nothing waits in
+// memory when the process is frozen between invocations. Without a valid
+// Root and Parent in h it returns ctx and nil.
+func (r *Recorder) BeginFacadeSegment(ctx context.Context, h *header.Header) (context.Context, *Segment) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if r.disabled || h == nil || !header.ValidTraceID(h.TraceID) || !header.ValidEntityID(h.ParentID) {
+		return ctx, nil
+	}
+	var c context.Context
+	var s *Segment
+	if h.SamplingDecision == header.Sampled {
+		sc := &sampledCtx{entityCtx: entityCtx{Context: ctx}}
+		s = &sc.seg
+		s.st = &sc.st
+		s.st.name, s.st.start = "facade", nowNano()
+		s.st.closed, s.st.emitted = true, true
+		c = sc
+	} else {
+		ec := &entityCtx{Context: ctx}
+		s = &ec.seg
+		c = ec
+	}
+	s.root, s.rec = s, r
+	s.id = parseEntityID(h.ParentID)
+	s.traceID = parseTraceID(h.TraceID)
+	s.addl = h.AdditionalData
+	return c, s
+}
