@@ -10,6 +10,11 @@
 // requests recorded every second (fixed_target), and a rate applied to the
 // requests beyond it. Without rules, the default is one request per second
 // and five percent of the rest.
+//
+// The centralized strategy (NewCentralizedStrategy), a recorder's default,
+// applies the rules defined in X-Ray, fetched through the daemon, with the
+// reservoir quotas X-Ray assigns to each process; the local rules decide
+// until they arrive.
 package sampling
 
 // Request describes what a sampling rule is matched against. Fields left
