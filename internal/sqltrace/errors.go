@@ -178,32 +178,20 @@ func newCause(err error, d dbError, raw bool) *causeError {
 	return &causeError{msg: msg, typ: t}
 }
 
-// scrubQuoted replaces what stands between quotes ('...', "...", `...`)
-// with ?, since database error messages quote the values they refuse
-// (MySQL: Duplicate entry 'alice@example.com' for key ...).
+// scrubQuoted hides the values that database error messages quote
+// (MySQL: Duplicate entry 'alice@example.com' for key ...; PostgreSQL:
+// invalid input syntax for type integer: "abc"). A quoted value may itself
+// hold any quote character, so quotes cannot be paired: everything from
+// the first quote to the last one becomes ?, and an unbalanced quote hides
+// the rest of the message.
 func scrubQuoted(s string) string {
-	if !strings.ContainsAny(s, "'\"`") {
+	first := strings.IndexAny(s, "'\"`")
+	if first < 0 {
 		return s
 	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '\'' && c != '"' && c != '`' {
-			b.WriteByte(c)
-			continue
-		}
-		end := strings.IndexByte(s[i+1:], c)
-		if end < 0 {
-			// Unbalanced: drop the rest rather than risk a value.
-			b.WriteByte(c)
-			b.WriteString("?")
-			return b.String()
-		}
-		b.WriteByte(c)
-		b.WriteByte('?')
-		b.WriteByte(c)
-		i += end + 1
+	last := strings.LastIndexAny(s, "'\"`")
+	if last == first {
+		return s[:first+1] + "?"
 	}
-	return b.String()
+	return s[:first+1] + "?" + s[last:]
 }

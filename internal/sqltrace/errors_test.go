@@ -78,6 +78,9 @@ func TestCauseMessage(t *testing.T) {
 		`invalid input syntax for type integer: "abc"`: `invalid input syntax for type integer: "?"`,
 		"unbalanced 'secret":                           "unbalanced '?",
 		"no quotes":                                    "no quotes",
+		`Duplicate entry 'it's a secret' for key 'users.email'`:    `Duplicate entry '?'`,
+		`invalid input syntax for type integer: "12"3 secret"`:     `invalid input syntax for type integer: "?"`,
+		"Data too long for column `a` at row 1; value 'x' secret`": "Data too long for column `?`",
 	} {
 		if got := scrubQuoted(in); got != want {
 			t.Errorf("scrubQuoted(%q) = %q, want %q", in, got, want)

@@ -1,5 +1,1 @@
 package sqltrace
-
-import "github.com/DataDog/go-sqllexer"
-
-type sqllexerDBMS = sqllexer.DBMSType

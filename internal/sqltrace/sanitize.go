@@ -47,8 +47,11 @@ var (
 // sanitize returns the statement as recorded under mode, cut to maxLen
 // characters. Sanitizing replaces string, number, boolean and
 // dollar-quoted literals with ?, collapses IN lists, keeps bind
-// placeholders and removes comments.
-func sanitize(query string, mode QueryMode, dbms sqllexer.DBMSType, maxLen int) string {
+// placeholders and removes comments. Literals are found twice: by this
+// package's own scan of every form the engine (dbType) accepts, and then by
+// go-sqllexer. When the lexer fails, or a quote survives both, only the
+// statement's first word is recorded, followed by "...".
+func sanitize(query string, mode QueryMode, dbType string, maxLen int) string {
 	var out string
 	switch mode {
 	case QueryOff:
@@ -56,10 +59,10 @@ func sanitize(query string, mode QueryMode, dbms sqllexer.DBMSType, maxLen int) 
 	case QueryRaw:
 		out = strings.TrimSpace(query)
 	default:
-		s, _, err := sqllexer.ObfuscateAndNormalize(query, obfuscator, normalizer, sqllexer.WithDBMS(dbms))
-		if err != nil || s == "" {
-			// The lexer gave up: record only the statement's verb, never
-			// text that might hold a literal.
+		hidden := hideLiterals(query, dbType)
+		s, _, err := sqllexer.ObfuscateAndNormalize(hidden, obfuscator, normalizer, sqllexer.WithDBMS(dialect(dbType)))
+		if err != nil || s == "" || strings.ContainsRune(s, '\'') {
+			// Never text that might hold a literal.
 			return leadingWord(query)
 		}
 		out = s
@@ -76,16 +79,18 @@ func sanitize(query string, mode QueryMode, dbms sqllexer.DBMSType, maxLen int) 
 	return out
 }
 
+// leadingWord returns the statement's first word, upper-cased, and "...":
+// what is recorded of a statement that could not be sanitized.
 func leadingWord(q string) string {
 	q = strings.TrimLeftFunc(q, unicode.IsSpace)
-	end := strings.IndexFunc(q, func(r rune) bool { return !unicode.IsLetter(r) })
+	end := strings.IndexFunc(q, func(r rune) bool { return r > unicode.MaxASCII || !unicode.IsLetter(r) })
 	if end < 0 {
 		end = len(q)
 	}
 	if end == 0 {
-		return "?"
+		return "..."
 	}
-	return strings.ToUpper(q[:end]) + " ?"
+	return strings.ToUpper(q[:end]) + " ..."
 }
 
 // isCall reports whether a statement calls a stored procedure.

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/DataDog/go-sqllexer"
 	"github.com/openxray/xray/internal/tracehook"
 )
 
@@ -47,11 +46,10 @@ type Config struct {
 
 // tracer is the state shared by every connection of one traced database.
 type tracer struct {
-	cfg     Config
-	dbType  string
-	dialect sqllexer.DBMSType
-	name    string
-	maxLen  int
+	cfg    Config
+	dbType string
+	name   string
+	maxLen int
 
 	// base is the sql block without a statement; replaced when the
 	// server's version becomes known.
@@ -85,7 +83,6 @@ func newTracer(cfg Config, inner any) *tracer {
 	if t.dbType == "" {
 		t.dbType = detectType(cfg.DriverName, pkg)
 	}
-	t.dialect = dialect(t.dbType)
 	t.maxLen = cfg.MaxQueryLen
 	if t.maxLen <= 0 {
 		t.maxLen = DefaultMaxQueryLen
@@ -124,7 +121,7 @@ func (t *tracer) sqlFor(query string, prepared bool) *SQL {
 		return s
 	}
 	b := *t.base.Load()
-	b.SanitizedQuery = sanitize(query, t.cfg.Query, t.dialect, t.maxLen)
+	b.SanitizedQuery = sanitize(query, t.cfg.Query, t.dbType, t.maxLen)
 	switch {
 	case isCall(query):
 		b.Preparation = "call"
