@@ -45,23 +45,42 @@ func (d *docs) emit(r *Recorder) {
 }
 
 // emitTree encodes e with its closed subsegments as one document and marks
-// them sent. A document over MaxDocumentSize is split: the closed
-// subsegments go as their own documents, and an entity still too large
-// alone is truncated. Holds root.st.mu.
+// them sent. A document over MaxDocumentSize is split: as many closed
+// subsegments as fit stay in e's document, which goes first, and the
+// others follow as documents of their own (split the same way); an entity
+// still too large alone is truncated. Holds root.st.mu.
 func (r *Recorder) emitTree(e *Segment, out *docs) {
 	buf := r.appendEntity(getBuffer(), e, e.parent != nil, true)
+	if len(buf) <= MaxDocumentSize {
+		out.add(buf)
+		r.markEmitted(e)
+		return
+	}
+	// What e takes without its subsegments, and the room left for them.
+	buf = r.appendEntity(buf[:0], e, e.parent != nil, false)
+	room := MaxDocumentSize - len(buf) - len(`,"subsegments":[]`)
+	var apart []*Segment
+	for _, c := range e.st.children {
+		if !c.st.closed || c.st.emitted {
+			continue
+		}
+		buf = r.appendEntity(buf[:0], c, false, true)
+		if need := len(buf) + 1; need <= room {
+			room -= need
+			continue
+		}
+		apart = append(apart, c)
+		c.st.emitted = true // left out of e's document for now
+	}
+	buf = r.appendEntity(buf[:0], e, e.parent != nil, true)
 	if len(buf) > MaxDocumentSize {
-		for _, c := range e.st.children {
-			if c.st.closed && !c.st.emitted {
-				r.emitTree(c, out)
-			}
-		}
-		buf = r.appendEntity(buf[:0], e, e.parent != nil, false)
-		if len(buf) > MaxDocumentSize {
-			buf = r.appendTruncated(buf[:0], e)
-		}
+		buf = r.appendTruncated(buf[:0], e)
 	}
 	out.add(buf)
+	for _, c := range apart {
+		c.st.emitted = false
+		r.emitTree(c, out)
+	}
 	r.markEmitted(e)
 }
 

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,13 +32,17 @@ type Datagram struct {
 
 // Daemon listens on a loopback UDP port and decodes what arrives the way
 // the X-Ray daemon does: a header line {"format": "json", "version": 1},
-// a newline and one JSON document.
+// a newline and one JSON document. Like the AWS daemon it keeps the
+// kernel's default receive buffer and reads from one goroutine, one
+// datagram at a time, so what a burst loses there shows up here too: see
+// KernelDrops.
 type Daemon struct {
 	conn *net.UDPConn
 
 	mu        sync.Mutex
 	cond      *sync.Cond
-	datagrams []Datagram
+	raw       [][]byte   // as received
+	datagrams []Datagram // raw[:len(datagrams)], decoded
 	done      chan struct{}
 }
 
@@ -61,8 +68,6 @@ func StartDaemon(addr string) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Bursts of datagrams must not be lost in the test's socket buffer.
-	_ = conn.SetReadBuffer(8 << 20)
 	d := &Daemon{conn: conn, done: make(chan struct{})}
 	d.cond = sync.NewCond(&d.mu)
 	go d.serve()
@@ -78,6 +83,8 @@ func (d *Daemon) Close() {
 	<-d.done
 }
 
+// serve reads one datagram at a time and only keeps its bytes, as the
+// AWS daemon's reader does; decoding waits until the test asks.
 func (d *Daemon) serve() {
 	defer close(d.done)
 	buf := make([]byte, 1<<16)
@@ -89,11 +96,18 @@ func (d *Daemon) serve() {
 			d.mu.Unlock()
 			return
 		}
-		dg := Parse(buf[:n])
+		raw := append([]byte(nil), buf[:n]...)
 		d.mu.Lock()
-		d.datagrams = append(d.datagrams, dg)
+		d.raw = append(d.raw, raw)
 		d.cond.Broadcast()
 		d.mu.Unlock()
+	}
+}
+
+// decodeLocked decodes the datagrams that arrived since the last call.
+func (d *Daemon) decodeLocked() {
+	for _, b := range d.raw[len(d.datagrams):] {
+		d.datagrams = append(d.datagrams, Parse(b))
 	}
 }
 
@@ -122,6 +136,7 @@ func Parse(b []byte) Datagram {
 func (d *Daemon) Datagrams() []Datagram {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.decodeLocked()
 	return append([]Datagram(nil), d.datagrams...)
 }
 
@@ -150,17 +165,21 @@ func (d *Daemon) Wait(ctx context.Context, n int) ([]Datagram, error) {
 	defer stop()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for len(d.datagrams) < n {
+	defer d.decodeLocked()
+	for len(d.raw) < n {
 		if ctx.Err() != nil {
-			return append([]Datagram(nil), d.datagrams...), fmt.Errorf("xraytest: %d datagrams after waiting, want %d: %w", len(d.datagrams), n, ctx.Err())
+			d.decodeLocked()
+			return append([]Datagram(nil), d.datagrams...), fmt.Errorf("xraytest: %d datagrams after waiting, want %d: %w", len(d.raw), n, ctx.Err())
 		}
 		select {
 		case <-d.done:
+			d.decodeLocked()
 			return append([]Datagram(nil), d.datagrams...), errors.New("xraytest: daemon closed")
 		default:
 		}
 		d.cond.Wait()
 	}
+	d.decodeLocked()
 	return append([]Datagram(nil), d.datagrams...), nil
 }
 
@@ -187,7 +206,7 @@ func (d *Daemon) WaitDocuments(tb testing.TB, n int, timeout time.Duration) []Do
 // Reset forgets what has arrived.
 func (d *Daemon) Reset() {
 	d.mu.Lock()
-	d.datagrams = nil
+	d.raw, d.datagrams = nil, nil
 	d.mu.Unlock()
 }
 
@@ -250,4 +269,51 @@ func (d *Daemon) Trace(tb testing.TB, r *xray.Recorder, name string, fn func(ctx
 		tb.Fatal(err)
 	}
 	return d.WaitTrace(tb, seg.TraceID(), 5*time.Second)
+}
+
+// KernelDrops returns how many datagrams the kernel dropped at the
+// Daemon's socket because its receive buffer was full, as /proc/net/udp
+// reports them. ok is false where that cannot be read (not Linux).
+func (d *Daemon) KernelDrops() (drops uint64, ok bool) {
+	return SocketDrops(d.conn.LocalAddr().(*net.UDPAddr))
+}
+
+// SocketDrops returns the kernel's drop counter of the local UDP socket
+// bound to addr (IPv4 or IPv6), read from /proc/net/udp{,6}. ok is false
+// when no such socket is listed or the files cannot be read.
+func SocketDrops(addr *net.UDPAddr) (drops uint64, ok bool) {
+	file, want := "/proc/net/udp", ""
+	if ip4 := addr.IP.To4(); ip4 != nil {
+		want = fmt.Sprintf("%02X%02X%02X%02X:%04X", ip4[3], ip4[2], ip4[1], ip4[0], addr.Port)
+	} else {
+		file = "/proc/net/udp6"
+		var b strings.Builder
+		ip := addr.IP.To16()
+		for i := 0; i < 16; i += 4 {
+			fmt.Fprintf(&b, "%02X%02X%02X%02X", ip[i+3], ip[i+2], ip[i+1], ip[i])
+		}
+		want = fmt.Sprintf("%s:%04X", b.String(), addr.Port)
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(data), "\n")[1:] {
+		f := strings.Fields(line)
+		// sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
+		if len(f) >= 13 && f[1] == want {
+			n, err := strconv.ParseUint(f[12], 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
+
+// AssertNoKernelDrops fails the test if the kernel dropped any datagram at
+// the Daemon's socket. Where the counter cannot be read it does nothing.
+func (d *Daemon) AssertNoKernelDrops(tb testing.TB) {
+	tb.Helper()
+	if n, ok := d.KernelDrops(); ok && n > 0 {
+		tb.Errorf("xraytest: the kernel dropped %d datagrams at the daemon's socket (receive buffer full)", n)
+	}
 }
