@@ -19,9 +19,9 @@ import (
 	"time"
 
 	"github.com/XSAM/otelsql"
-	awssampling "github.com/aws/aws-xray-sdk-go/strategy/sampling"
-	awsxray "github.com/aws/aws-xray-sdk-go/xray"
-	"github.com/aws/aws-xray-sdk-go/xraylog"
+	awssampling "github.com/aws/aws-xray-sdk-go/v2/strategy/sampling"
+	awsxray "github.com/aws/aws-xray-sdk-go/v2/xray"
+	"github.com/aws/aws-xray-sdk-go/v2/xraylog"
 	"go.opentelemetry.io/otel/sdk/trace"
 	oteltrace "go.opentelemetry.io/otel/trace"
 
