@@ -42,7 +42,7 @@ func TestFloodCounters(t *testing.T) {
 		{ReasonMissingID, hdr + `{"name":"x","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1}`},
 		// Oversized documents cannot travel in an IPv4 datagram at all;
 		// Parse's own test covers them.
-		{ReasonJSON, hdr + strings.Repeat("[", 60000)},
+		{ReasonTooDeep, hdr + strings.Repeat("[", 60000)},
 	}
 	const total = 100_000
 	want := map[string]uint64{}

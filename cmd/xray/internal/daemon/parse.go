@@ -17,6 +17,7 @@ const (
 	ReasonHeader    = "malformed_header"
 	ReasonJSON      = "invalid_json"
 	ReasonTooLarge  = "too_large"
+	ReasonTooDeep   = "too_deep"
 	ReasonType      = "wrong_type"
 	ReasonMissingID = "missing_id"
 	ReasonQueueFull = "queue_full"
@@ -84,6 +85,9 @@ func Parse(b []byte) (Document, error) {
 	if len(body) > MaxDocument {
 		return Document{}, &ParseError{ReasonTooLarge, fmt.Errorf("%d bytes", len(body))}
 	}
+	if depth(body, MaxDepth) > MaxDepth {
+		return Document{}, &ParseError{ReasonTooDeep, fmt.Errorf("nested deeper than %d", MaxDepth)}
+	}
 	var d Document
 	if err := json.Unmarshal(body, &d.Entity); err != nil {
 		var te *json.UnmarshalTypeError
@@ -113,20 +117,90 @@ func checkHeader(head []byte) error {
 	return nil
 }
 
+// Limits on what a document may hold; X-Ray's own fit well inside them.
+const (
+	// MaxDepth bounds the nesting of objects and arrays in a document.
+	MaxDepth = 256
+	// MaxTime is the latest time accepted (year 2286), in Unix seconds.
+	MaxTime = 1e10
+)
+
 func check(d *Document) error {
 	switch {
-	case d.ID == "" || len(d.ID) != 16:
+	case !isHexID(d.ID):
 		return &ParseError{ReasonMissingID, errors.New("id must be 16 hex digits")}
-	case len(d.TraceID) < 35:
-		return &ParseError{ReasonMissingID, errors.New("trace_id is missing")}
-	case d.Type == "subsegment" && len(d.ParentID) != 16:
+	case !IsTraceID(d.TraceID):
+		return &ParseError{ReasonMissingID, errors.New("trace_id must be 1-<8 hex>-<24 hex>")}
+	case d.Type == "subsegment" && !isHexID(d.ParentID):
 		return &ParseError{ReasonMissingID, errors.New("a subsegment sent alone needs parent_id")}
+	case d.ParentID != "" && !isHexID(d.ParentID):
+		return &ParseError{ReasonMissingID, errors.New("parent_id must be 16 hex digits")}
 	case d.Name == "":
 		return &ParseError{ReasonMissingID, errors.New("name is missing")}
-	case d.StartTime <= 0:
-		return &ParseError{ReasonType, errors.New("start_time is missing")}
 	}
-	return nil
+	var err error
+	top := true
+	d.Walk(func(e *Entity) {
+		switch {
+		case err != nil:
+		case !top && !isHexID(e.ID):
+			err = &ParseError{ReasonMissingID, errors.New("a subsegment's id must be 16 hex digits")}
+		case !(e.StartTime > 0 && e.StartTime < MaxTime):
+			err = &ParseError{ReasonType, errors.New("start_time must be Unix seconds")}
+		case !(e.EndTime >= 0 && e.EndTime < MaxTime):
+			err = &ParseError{ReasonType, errors.New("end_time must be Unix seconds")}
+		}
+		top = false
+	})
+	return err
+}
+
+func isHexID(s string) bool { return len(s) == 16 && isHex(s) }
+
+// IsTraceID reports whether s is an X-Ray trace ID: 1-, eight hex digits
+// (the epoch time), a dash and 24 hex digits.
+func IsTraceID(s string) bool {
+	return len(s) == 35 && s[0] == '1' && s[1] == '-' && s[10] == '-' && isHex(s[2:10]) && isHex(s[11:])
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// depth returns how deeply b's objects and arrays nest, stopping early past
+// limit.
+func depth(b []byte, limit int) int {
+	d, most, inString := 0, 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inString:
+			if c == '\\' {
+				i++
+			} else if c == '"' {
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			d++
+			if d > most {
+				most = d
+				if most > limit {
+					return most
+				}
+			}
+		case c == '}' || c == ']':
+			d--
+		}
+	}
+	return most
 }
 
 // Walk calls fn for e and every subsegment under it.

@@ -18,17 +18,22 @@ func TestParse(t *testing.T) {
 		t.Errorf("parsed %+v", d.Entity)
 	}
 	tests := map[string]struct{ in, reason string }{
-		"no newline":   {`{"format":"json","version":1}`, ReasonHeader},
-		"bad header":   {"{\"format\":\"xml\",\"version\":1}\n{}", ReasonHeader},
-		"junk header":  {"hello\n{}", ReasonHeader},
-		"not json":     {hdr + "not json", ReasonJSON},
-		"truncated":    {hdr + `{"name":"svc"`, ReasonJSON},
-		"wrong type":   {hdr + `{"name":5,"id":"70de5b6f19ff9a0a"}`, ReasonType},
-		"missing id":   {hdr + `{"name":"svc","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1}`, ReasonMissingID},
-		"orphan sub":   {hdr + `{"name":"s","type":"subsegment","id":"70de5b6f19ff9a0a","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1}`, ReasonMissingID},
-		"no start":     {hdr + `{"name":"s","id":"70de5b6f19ff9a0a","trace_id":"1-581cf771-a006649127e371903a2de979"}`, ReasonType},
-		"too large":    {hdr + `{"name":"` + strings.Repeat("x", MaxDocument) + `"}`, ReasonTooLarge},
-		"nested wrong": {hdr + `{"name":"s","id":"70de5b6f19ff9a0a","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1,"subsegments":[{"name":[]}]}`, ReasonType},
+		"no newline":     {`{"format":"json","version":1}`, ReasonHeader},
+		"bad header":     {"{\"format\":\"xml\",\"version\":1}\n{}", ReasonHeader},
+		"junk header":    {"hello\n{}", ReasonHeader},
+		"not json":       {hdr + "not json", ReasonJSON},
+		"truncated":      {hdr + `{"name":"svc"`, ReasonJSON},
+		"wrong type":     {hdr + `{"name":5,"id":"70de5b6f19ff9a0a"}`, ReasonType},
+		"missing id":     {hdr + `{"name":"svc","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1}`, ReasonMissingID},
+		"orphan sub":     {hdr + `{"name":"s","type":"subsegment","id":"70de5b6f19ff9a0a","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1}`, ReasonMissingID},
+		"no start":       {hdr + `{"name":"s","id":"70de5b6f19ff9a0a","trace_id":"1-581cf771-a006649127e371903a2de979"}`, ReasonType},
+		"too large":      {hdr + `{"name":"` + strings.Repeat("x", MaxDocument) + `"}`, ReasonTooLarge},
+		"infinite times": {hdr + `{"name":"s","id":"70de5b6f19ff9a0a","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1e308,"end_time":-1e308}`, ReasonType},
+		"sub times":      {hdr + `{"name":"s","id":"70de5b6f19ff9a0a","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1,"subsegments":[{"name":"x","id":"70de5b6f19ff9a0b","start_time":1e300}]}`, ReasonType},
+		"sub id":         {hdr + `{"name":"s","id":"70de5b6f19ff9a0a","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1,"subsegments":[{"name":"x","id":"zz","start_time":1}]}`, ReasonMissingID},
+		"bad trace id":   {hdr + `{"name":"s","id":"70de5b6f19ff9a0a","trace_id":"1-581cf771-a006649127e371903a2de97%","start_time":1}`, ReasonMissingID},
+		"deep":           {hdr + `{"name":"s","id":"70de5b6f19ff9a0a","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1,"metadata":` + strings.Repeat("[", 300) + strings.Repeat("]", 300) + `}`, ReasonTooDeep},
+		"nested wrong":   {hdr + `{"name":"s","id":"70de5b6f19ff9a0a","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1,"subsegments":[{"name":[]}]}`, ReasonType},
 	}
 	for name, tt := range tests {
 		_, err := Parse([]byte(tt.in))

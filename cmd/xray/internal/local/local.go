@@ -78,7 +78,11 @@ func Start(ctx context.Context, o Options) (*Local, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	l := &Local{Daemon: d, Store: st, HTTPAddr: ln.Addr().String(), cancel: cancel, errs: make(chan error, 4)}
-	srv := &http.Server{Handler: &viewer.Server{Store: st, Daemon: d, Rules: rules, Logger: o.Logger}, ReadHeaderTimeout: 10 * time.Second}
+	var allowed []string
+	if h, _, err := net.SplitHostPort(o.HTTP); err == nil && h != "" && !net.ParseIP(h).Equal(net.IPv4zero) && !net.ParseIP(h).Equal(net.IPv6unspecified) {
+		allowed = append(allowed, h)
+	}
+	srv := newServer(&viewer.Server{Store: st, Daemon: d, Rules: rules, Logger: o.Logger, AllowedHosts: allowed})
 
 	l.wg.Add(4)
 	go func() { defer l.wg.Done(); d.Run(ctx) }()
@@ -94,7 +98,7 @@ func Start(ctx context.Context, o Options) (*Local, error) {
 	}()
 	// The AWS daemon answers the sampling API on the TCP side of its
 	// address; so does this one, when the port is free.
-	tcpSrv := &http.Server{Addr: d.Addr().String(), Handler: rules.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	tcpSrv := newServer(rules.Handler())
 	if tln, err := net.Listen("tcp", d.Addr().String()); err == nil {
 		l.wg.Add(1)
 		go func() {
@@ -107,6 +111,19 @@ func Start(ctx context.Context, o Options) (*Local, error) {
 		o.Logger.Warn("sampling API not served on the daemon's TCP port", "addr", d.Addr().String(), "err", err)
 	}
 	return l, nil
+}
+
+// newServer is an http.Server with every timeout set: slow or idle
+// clients cannot hold connections open.
+func newServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
 }
 
 func canceled() context.Context {

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // A filter expression is a subset of X-Ray's syntax:
@@ -17,10 +18,15 @@ import (
 //	name = "checkout"           (the root segment's name)
 //
 // combined with AND, OR, NOT (also &&, ||, !) and parentheses.
-// compileFilter turns one into an SQL condition on traces t.
+// compileFilter turns one into an SQL condition on traces t, in time
+// linear in its length: expressions are at most MaxFilterLength bytes and
+// nest at most MaxFilterDepth deep (parentheses and NOT).
 func compileFilter(expr string) (string, []any, error) {
 	if strings.TrimSpace(expr) == "" {
 		return "1", nil, nil
+	}
+	if len(expr) > MaxFilterLength {
+		return "", nil, fmt.Errorf("filter: longer than %d bytes", MaxFilterLength)
 	}
 	toks, err := lex(expr)
 	if err != nil {
@@ -105,10 +111,14 @@ func lex(s string) ([]token, error) {
 			}
 			toks = append(toks, token{tNumber, s[i:j]})
 			i = j
-		case c == '_' || unicode.IsLetter(rune(c)):
-			j := i + 1
-			for j < len(s) && (s[j] == '_' || s[j] == '.' || unicode.IsLetter(rune(s[j])) || unicode.IsDigit(rune(s[j]))) {
-				j++
+		case c == '_' || isLetterAt(s, i):
+			j := i
+			for j < len(s) {
+				r, size := utf8.DecodeRuneInString(s[j:])
+				if r != '_' && r != '.' && !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+					break
+				}
+				j += size
 			}
 			toks = append(toks, token{tIdent, s[i:j]})
 			i = j
@@ -119,10 +129,31 @@ func lex(s string) ([]token, error) {
 	return toks, nil
 }
 
+// Bounds of a filter expression.
+const (
+	MaxFilterLength = 4096
+	MaxFilterDepth  = 32
+)
+
+// isLetterAt reports whether s has a letter (any script) at byte i.
+func isLetterAt(s string, i int) bool {
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	return unicode.IsLetter(r)
+}
+
 type parser struct {
-	toks []token
-	pos  int
-	args []any
+	toks  []token
+	pos   int
+	args  []any
+	depth int
+}
+
+// enter counts one more level of nesting.
+func (p *parser) enter() error {
+	if p.depth++; p.depth > MaxFilterDepth {
+		return fmt.Errorf("filter: nested deeper than %d", MaxFilterDepth)
+	}
+	return nil
 }
 
 func (p *parser) peek() *token {
@@ -177,6 +208,10 @@ func (p *parser) and() (string, error) {
 }
 
 func (p *parser) unary() (string, error) {
+	if err := p.enter(); err != nil {
+		return "", err
+	}
+	defer func() { p.depth-- }()
 	if p.keyword("not", "!") {
 		c, err := p.unary()
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"math"
 	"sort"
 	"strings"
 	"time"
@@ -36,7 +37,7 @@ type Query struct {
 func (s *Store) Traces(ctx context.Context, q Query) ([]Summary, error) {
 	cond, args, err := compileFilter(q.Filter)
 	if err != nil {
-		return nil, err
+		return nil, &FilterError{err}
 	}
 	if !q.From.IsZero() {
 		cond += " AND t.start_time >= ?"
@@ -96,6 +97,12 @@ func (s *Store) Traces(ctx context.Context, q Query) ([]Summary, error) {
 	return list, arows.Err()
 }
 
+// FilterError says why a filter expression was refused.
+type FilterError struct{ Err error }
+
+func (e *FilterError) Error() string { return e.Err.Error() }
+func (e *FilterError) Unwrap() error { return e.Err }
+
 // ErrNotFound is returned for an unknown trace.
 var ErrNotFound = errors.New("store: trace not found")
 
@@ -108,7 +115,19 @@ type Trace struct {
 	Start     float64           `json:"start_time"`
 	End       float64           `json:"end_time"`
 	SQL       []Statement       `json:"sql"`
+	// Truncated is true when the trace has more documents than one answer
+	// carries (MaxTraceDocuments, MaxTraceBytes): the earliest are here,
+	// and DocumentsTotal says how many there are.
+	Truncated      bool `json:"truncated"`
+	DocumentsTotal int  `json:"documents_total"`
 }
+
+// Limits of one trace's answer, so that a trace of thousands of large
+// documents costs bounded time and memory.
+const (
+	MaxTraceDocuments = 2000
+	MaxTraceBytes     = 8 << 20
+)
 
 // Node is a segment or subsegment in an assembled trace.
 type Node struct {
@@ -126,6 +145,7 @@ type Node struct {
 	Children   []*Node        `json:"children,omitempty"`
 
 	parentID string
+	parent   *Node
 	service  string // name of the segment the node belongs to
 }
 
@@ -148,27 +168,36 @@ type Statement struct {
 // N+1 pattern.
 const NPlusOneThreshold = 3
 
-// Trace loads and assembles one trace.
+// Trace loads and assembles one trace, up to MaxTraceDocuments documents
+// and MaxTraceBytes of them, the earliest first.
 func (s *Store) Trace(ctx context.Context, traceID string) (*Trace, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT doc FROM documents WHERE trace_id = ? ORDER BY start_time`, traceID)
+	tr := &Trace{TraceID: traceID}
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM documents WHERE trace_id = ?`, traceID).Scan(&tr.DocumentsTotal); err != nil {
+		return nil, err
+	}
+	if tr.DocumentsTotal == 0 {
+		return nil, ErrNotFound
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT doc FROM documents WHERE trace_id = ? ORDER BY start_time LIMIT ?`, traceID, MaxTraceDocuments)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	tr := &Trace{TraceID: traceID}
+	size := 0
 	for rows.Next() {
 		var doc string
 		if err := rows.Scan(&doc); err != nil {
 			return nil, err
+		}
+		if size += len(doc); size > MaxTraceBytes {
+			break
 		}
 		tr.Documents = append(tr.Documents, json.RawMessage(doc))
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	if len(tr.Documents) == 0 {
-		return nil, ErrNotFound
-	}
+	tr.Truncated = len(tr.Documents) < tr.DocumentsTotal
 	tr.Roots = Assemble(tr.Documents)
 	tr.Start, tr.End = span(tr.Roots)
 	tr.SQL = statements(tr.Roots)
@@ -195,10 +224,13 @@ func Assemble(docs []json.RawMessage) []*Node {
 		}
 		tops = append(tops, n)
 	}
-	var roots []*Node
+	// A document goes under its parent unless that would close a cycle
+	// of parent links: then it is shown as a root, never dropped.
+	roots := []*Node{}
 	for _, n := range tops {
-		if p, ok := byID[n.parentID]; ok && n.parentID != "" && p != n {
+		if p, ok := byID[n.parentID]; ok && n.parentID != "" && !ancestorOrSelf(n, p) {
 			p.Children = append(p.Children, n)
+			n.parent = p
 			continue
 		}
 		roots = append(roots, n)
@@ -220,6 +252,24 @@ func Assemble(docs []json.RawMessage) []*Node {
 	return roots
 }
 
+// ancestorOrSelf reports whether n is p or one of p's ancestors.
+func ancestorOrSelf(n, p *Node) bool {
+	for ; p != nil; p = p.parent {
+		if p == n {
+			return true
+		}
+	}
+	return false
+}
+
+// finite returns f, or 0 when it is not a finite number.
+func finite(f float64) float64 {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0
+	}
+	return f
+}
+
 func build(m map[string]any, byID map[string]*Node, service string) *Node {
 	id, _ := m["id"].(string)
 	if id == "" {
@@ -230,6 +280,7 @@ func build(m map[string]any, byID map[string]*Node, service string) *Node {
 	n.Namespace, _ = m["namespace"].(string)
 	n.Start, _ = m["start_time"].(float64)
 	n.End, _ = m["end_time"].(float64)
+	n.Start, n.End = finite(n.Start), finite(n.End)
 	n.InProgress, _ = m["in_progress"].(bool)
 	n.Fault, _ = m["fault"].(bool)
 	n.Error, _ = m["error"].(bool)
@@ -239,7 +290,7 @@ func build(m map[string]any, byID map[string]*Node, service string) *Node {
 		service = n.Name
 	}
 	n.service = service
-	if n.End == 0 {
+	if n.End < n.Start {
 		n.End = n.Start
 	}
 	for k, v := range m {
@@ -256,6 +307,7 @@ func build(m map[string]any, byID map[string]*Node, service string) *Node {
 	for _, s := range subs {
 		if sm, ok := s.(map[string]any); ok {
 			if c := build(sm, byID, service); c != nil {
+				c.parent = n
 				n.Children = append(n.Children, c)
 			}
 		}
@@ -325,7 +377,13 @@ func statements(roots []*Node) []Statement {
 type ServiceMap struct {
 	Nodes []ServiceNode `json:"nodes"`
 	Edges []ServiceEdge `json:"edges"`
+	// Truncated is true when the documents of the time range were more
+	// than one answer reads (MaxServicesBytes): the newest were read.
+	Truncated bool `json:"truncated"`
 }
+
+// MaxServicesBytes bounds the documents read for one service map.
+const MaxServicesBytes = 16 << 20
 
 // ServiceNode is a service (from segments) or a resource (from remote and
 // aws subsegments).
@@ -348,16 +406,21 @@ type ServiceEdge struct {
 
 // Services builds the service map from the documents received since.
 func (s *Store) Services(ctx context.Context, since time.Time) (*ServiceMap, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT trace_id, doc FROM documents WHERE received >= ? ORDER BY trace_id LIMIT 50000`, since.UnixNano())
+	rows, err := s.db.QueryContext(ctx, `SELECT trace_id, doc FROM documents WHERE received >= ? ORDER BY received DESC LIMIT 50000`, since.UnixNano())
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	byTrace := map[string][]json.RawMessage{}
+	size, truncated := 0, false
 	for rows.Next() {
 		var id, doc string
 		if err := rows.Scan(&id, &doc); err != nil {
 			return nil, err
+		}
+		if size += len(doc); size > MaxServicesBytes {
+			truncated = true
+			break
 		}
 		byTrace[id] = append(byTrace[id], json.RawMessage(doc))
 	}
@@ -408,7 +471,7 @@ func (s *Store) Services(ctx context.Context, since time.Time) (*ServiceMap, err
 			}
 		})
 	}
-	sm := &ServiceMap{Nodes: []ServiceNode{}, Edges: []ServiceEdge{}}
+	sm := &ServiceMap{Nodes: []ServiceNode{}, Edges: []ServiceEdge{}, Truncated: truncated}
 	for _, n := range nodes {
 		sm.Nodes = append(sm.Nodes, *n)
 	}

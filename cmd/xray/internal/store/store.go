@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -31,9 +32,14 @@ type Store struct {
 	lastSize atomic.Int64
 }
 
+// schemaVersion is kept in PRAGMA user_version. Version 1 keys documents
+// by trace and id: a document that reuses another trace's document id
+// must not replace it there.
+const schemaVersion = 1
+
 const schema = `
 CREATE TABLE IF NOT EXISTS documents (
-	id          TEXT PRIMARY KEY,
+	id          TEXT NOT NULL,
 	trace_id    TEXT NOT NULL,
 	parent_id   TEXT,
 	is_segment  INTEGER NOT NULL,
@@ -41,9 +47,11 @@ CREATE TABLE IF NOT EXISTS documents (
 	start_time  REAL NOT NULL,
 	end_time    REAL,
 	received    INTEGER NOT NULL,
-	doc         TEXT NOT NULL
+	doc         TEXT NOT NULL,
+	PRIMARY KEY (trace_id, id)
 );
-CREATE INDEX IF NOT EXISTS documents_trace ON documents(trace_id);
+CREATE INDEX IF NOT EXISTS documents_trace_start ON documents(trace_id, start_time);
+CREATE INDEX IF NOT EXISTS documents_received ON documents(received);
 CREATE TABLE IF NOT EXISTS traces (
 	trace_id    TEXT PRIMARY KEY,
 	root_name   TEXT NOT NULL,
@@ -84,15 +92,26 @@ func DefaultPath() string {
 	return filepath.Join(dir, "openxray", "traces.db")
 }
 
+// migrations bring a database from the version it has (the index) to the
+// next.
+var migrations = []string{
+	// 0 → 1: documents keyed by (trace_id, id).
+	`ALTER TABLE documents RENAME TO documents_v0;
+	DROP INDEX IF EXISTS documents_trace;` + schema + `
+	INSERT OR IGNORE INTO documents SELECT id, trace_id, parent_id, is_segment, in_progress, start_time, end_time, received, doc FROM documents_v0;
+	DROP TABLE documents_v0;`,
+}
+
 // Open opens (or creates) the database at path; ":memory:" keeps it in
-// memory.
+// memory. The database holds what the traced programs sent, so the file
+// (and the directory, when Open creates it) can be read by its owner only.
 func Open(path string, logger *slog.Logger) (*Store, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
 	dsn := path
 	if path != ":memory:" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		if err := privateFile(path); err != nil {
 			return nil, fmt.Errorf("store: %w", err)
 		}
 		dsn = "file:" + path
@@ -105,11 +124,64 @@ func Open(path string, logger *slog.Logger) (*Store, error) {
 	if path == ":memory:" {
 		db.SetMaxOpenConns(1) // one connection, one in-memory database
 	}
-	if _, err := db.Exec(schema); err != nil {
+	if err := migrate(db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: creating the schema in %s: %w", path, err)
 	}
 	return &Store{db: db, path: path, logger: logger}, nil
+}
+
+// privateFile creates path's directory (0700) if it is missing, and the
+// file itself (0600) before SQLite does, which would create it readable
+// by every user; SQLite gives its -wal and -shm files the same mode.
+func privateFile(path string) error {
+	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	// A file an earlier version created is made private too.
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrate creates the schema, or brings an older one up to date.
+func migrate(db *sql.DB) error {
+	var version int
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+		return err
+	}
+	var tables int
+	if err := db.QueryRow(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'documents'`).Scan(&tables); err != nil {
+		return err
+	}
+	if tables == 0 {
+		version = schemaVersion // a new database
+		if _, err := db.Exec(schema); err != nil {
+			return err
+		}
+	}
+	for ; version < schemaVersion; version++ {
+		if _, err := db.Exec(`BEGIN; ` + migrations[version] + `; COMMIT`); err != nil {
+			db.Exec(`ROLLBACK`)
+			return fmt.Errorf("migrating to version %d: %w", version+1, err)
+		}
+	}
+	if _, err := db.Exec(schema); err != nil { // tables added since
+		return err
+	}
+	_, err := db.Exec(`PRAGMA user_version = ` + strconv.Itoa(schemaVersion))
+	return err
 }
 
 // Close closes the database.
@@ -184,7 +256,7 @@ func (s *Store) Write(ctx context.Context, docs []daemon.Document) error {
 	defer tx.Rollback()
 	insDoc, err := tx.PrepareContext(ctx, `INSERT INTO documents (id, trace_id, parent_id, is_segment, in_progress, start_time, end_time, received, doc)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT(id) DO UPDATE SET parent_id = excluded.parent_id, is_segment = excluded.is_segment, in_progress = excluded.in_progress,
+		ON CONFLICT(trace_id, id) DO UPDATE SET parent_id = excluded.parent_id, is_segment = excluded.is_segment, in_progress = excluded.in_progress,
 			start_time = excluded.start_time, end_time = excluded.end_time, received = excluded.received, doc = excluded.doc
 		WHERE documents.in_progress = 1 OR excluded.in_progress = 0`)
 	if err != nil {

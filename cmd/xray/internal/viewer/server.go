@@ -7,9 +7,12 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -24,16 +27,34 @@ import (
 //go:embed ui
 var uiFiles embed.FS
 
-// Server is the viewer's HTTP handler.
+// Server is the viewer's HTTP handler. It answers only requests whose
+// Host is a loopback name or one of AllowedHosts, so that a web page
+// cannot read the traces through DNS rebinding, and refuses POSTs whose
+// Origin is another site.
 type Server struct {
-	Store   *store.Store
-	Daemon  *daemon.Daemon // for /api/status; may be nil
-	Rules   *Rules         // for the sampling API; nil serves the default rule
-	Logger  *slog.Logger
+	Store  *store.Store
+	Daemon *daemon.Daemon // for /api/status; may be nil
+	Rules  *Rules         // for the sampling API; nil serves the default rule
+	Logger *slog.Logger
+	// AllowedHosts are host names, besides localhost, 127.0.0.1 and ::1,
+	// that requests may address: the name or address the viewer listens
+	// on, when that is not loopback.
+	AllowedHosts []string
+
 	started time.Time
 	mux     *http.ServeMux
 	once    sync.Once
+	// busy admits a few expensive requests (trace lists, traces, the
+	// service map) at a time, so that their memory stays bounded.
+	busy chan struct{}
 }
+
+// MaxConcurrentQueries is how many expensive API requests run at once;
+// others wait up to QueryWait, then get 503.
+const (
+	MaxConcurrentQueries = 4
+	QueryWait            = 5 * time.Second
+)
 
 func (s *Server) init() {
 	s.started = time.Now()
@@ -43,12 +64,13 @@ func (s *Server) init() {
 	if s.Rules == nil {
 		s.Rules = DefaultRules()
 	}
+	s.busy = make(chan struct{}, MaxConcurrentQueries)
 	m := http.NewServeMux()
 	ui, _ := fs.Sub(uiFiles, "ui")
 	m.Handle("GET /", http.FileServerFS(ui))
-	m.HandleFunc("GET /api/traces", s.traces)
-	m.HandleFunc("GET /api/traces/{id}", s.trace)
-	m.HandleFunc("GET /api/services", s.services)
+	m.HandleFunc("GET /api/traces", s.limited(s.traces))
+	m.HandleFunc("GET /api/traces/{id}", s.limited(s.trace))
+	m.HandleFunc("GET /api/services", s.limited(s.services))
 	m.HandleFunc("GET /api/status", s.status)
 	s.Rules.Register(m)
 	s.mux = m
@@ -58,46 +80,134 @@ func (s *Server) init() {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.once.Do(s.init)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if !AllowedHost(r.Host, s.AllowedHosts) {
+		writeError(w, http.StatusMisdirectedRequest, fmt.Errorf("host %q is not this viewer's: open it as http://127.0.0.1 or http://localhost", r.Host))
+		return
+	}
+	if !sameOrigin(r, s.AllowedHosts) {
+		writeError(w, http.StatusForbidden, errors.New("cross-origin request refused"))
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
+// AllowedHost reports whether a request's Host (with or without port)
+// names this machine's loopback or one of extra.
+func AllowedHost(host string, extra []string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	h = strings.TrimSuffix(strings.Trim(h, "[]"), ".")
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
+		return true
+	}
+	for _, e := range extra {
+		if e != "" && strings.EqualFold(h, strings.Trim(e, "[]")) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameOrigin reports whether a state-changing request (anything but GET
+// and HEAD) comes from no browser page, or from one of this viewer's.
+func sameOrigin(r *http.Request, extra []string) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true // not a browser's cross-site request
+	}
+	u, err := url.Parse(origin)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && AllowedHost(u.Host, extra)
+}
+
+// limited admits h when fewer than MaxConcurrentQueries such requests
+// run, waiting up to QueryWait for a place.
+func (s *Server) limited(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		t := time.NewTimer(QueryWait)
+		defer t.Stop()
+		select {
+		case s.busy <- struct{}{}:
+			defer func() { <-s.busy }()
+			h(w, r)
+		case <-t.C:
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusServiceUnavailable, errors.New("the viewer is busy with other queries; try again"))
+		case <-r.Context().Done():
+		}
+	}
+}
+
+// writeJSON encodes v before answering, so that a value that cannot be
+// encoded yields a 500 with a message, never an empty 200.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b, _ = json.Marshal(map[string]string{"error": "the answer could not be encoded: " + err.Error()})
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.Encode(v)
+	w.Write(append(b, '\n'))
+}
+
+// storeError answers a failure of the store: the details go to the log,
+// not to the client (they are SQLite's, and say nothing useful there).
+func (s *Server) storeError(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		return // the client left
+	}
+	s.Logger.Error("viewer: store query failed", "path", r.URL.Path, "err", err)
+	writeError(w, http.StatusInternalServerError, errors.New("the store could not answer this query; see the xray local log"))
 }
 
 func writeError(w http.ResponseWriter, status int, err error) {
 	writeJSON(w, status, map[string]string{"error": err.Error()})
 }
 
-// parseRange reads since (a duration such as 15m), from and to (Unix
-// seconds or RFC 3339).
+// parseRange reads since (a positive duration such as 15m), from and to
+// (Unix seconds or RFC 3339, between 1970 and daemon.MaxTime).
 func parseRange(r *http.Request) (from, to time.Time, err error) {
 	q := r.URL.Query()
 	if v := q.Get("since"); v != "" {
 		d, err := time.ParseDuration(v)
-		if err != nil {
-			return from, to, errors.New("since: want a duration such as 15m")
+		if err != nil || d <= 0 {
+			return from, to, errors.New("since: want a positive duration such as 15m")
 		}
 		from = time.Now().Add(-d)
 	}
 	parse := func(v string) (time.Time, error) {
 		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			if !(f >= 0 && f < daemon.MaxTime) {
+				return time.Time{}, errors.New("out of range")
+			}
 			return time.Unix(0, int64(f*1e9)), nil
 		}
-		return time.Parse(time.RFC3339, v)
+		t, err := time.Parse(time.RFC3339, v)
+		if err == nil && (t.Unix() < 0 || float64(t.Unix()) >= daemon.MaxTime) {
+			err = errors.New("out of range")
+		}
+		return t, err
 	}
 	if v := q.Get("from"); v != "" {
 		if from, err = parse(v); err != nil {
-			return from, to, errors.New("from: want Unix seconds or RFC 3339")
+			return from, to, errors.New("from: want Unix seconds or RFC 3339, between 1970 and 2286")
 		}
 	}
 	if v := q.Get("to"); v != "" {
 		if to, err = parse(v); err != nil {
-			return from, to, errors.New("to: want Unix seconds or RFC 3339")
+			return from, to, errors.New("to: want Unix seconds or RFC 3339, between 1970 and 2286")
 		}
+	}
+	if !from.IsZero() && !to.IsZero() && to.Before(from) {
+		return from, to, errors.New("to is before from")
 	}
 	return from, to, nil
 }
@@ -108,26 +218,38 @@ func (s *Server) traces(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	list, err := s.Store.Traces(r.Context(), store.Query{Filter: r.URL.Query().Get("filter"), From: from, To: to, Limit: limit})
-	if err != nil {
-		status := http.StatusInternalServerError
-		if strings.HasPrefix(err.Error(), "filter:") {
-			status = http.StatusBadRequest
+	limit := 0
+	if v := r.URL.Query().Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 1000 {
+			writeError(w, http.StatusBadRequest, errors.New("limit: want a number from 1 to 1000"))
+			return
 		}
-		writeError(w, status, err)
-		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"traces": list})
+	list, err := s.Store.Traces(r.Context(), store.Query{Filter: r.URL.Query().Get("filter"), From: from, To: to, Limit: limit})
+	var fe *store.FilterError
+	switch {
+	case errors.As(err, &fe):
+		writeError(w, http.StatusBadRequest, err)
+	case err != nil:
+		s.storeError(w, r, err)
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"traces": list})
+	}
 }
 
 func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
-	tr, err := s.Store.Trace(r.Context(), r.PathValue("id"))
+	// The id as sent, before unescaping: %61 is not an a.
+	raw := strings.TrimPrefix(r.URL.EscapedPath(), "/api/traces/")
+	if !daemon.IsTraceID(raw) {
+		writeError(w, http.StatusBadRequest, errors.New("trace id: want 1-<8 hex digits>-<24 hex digits>"))
+		return
+	}
+	tr, err := s.Store.Trace(r.Context(), raw)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, err)
 	case err != nil:
-		writeError(w, http.StatusInternalServerError, err)
+		s.storeError(w, r, err)
 	default:
 		writeJSON(w, http.StatusOK, tr)
 	}
@@ -144,7 +266,7 @@ func (s *Server) services(w http.ResponseWriter, r *http.Request) {
 	}
 	m, err := s.Store.Services(r.Context(), from)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, err)
+		s.storeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, m)
@@ -244,10 +366,17 @@ func (rs *Rules) Register(m *http.ServeMux) {
 }
 
 // Handler serves the sampling API alone, for the daemon's TCP address.
+// Like the viewer it refuses POSTs from another site's pages.
 func (rs *Rules) Handler() http.Handler {
 	m := http.NewServeMux()
 	rs.Register(m)
-	return m
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !sameOrigin(r, nil) {
+			writeError(w, http.StatusForbidden, errors.New("cross-origin request refused"))
+			return
+		}
+		m.ServeHTTP(w, r)
+	})
 }
 
 func (rs *Rules) getRules(w http.ResponseWriter, r *http.Request) {
