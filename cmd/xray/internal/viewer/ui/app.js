@@ -58,19 +58,48 @@ function colour(n) {
   return "var(--local)";
 }
 
+// show renders any JSON value as indented text, cutting what nests deeper
+// than maxDepth and long arrays, so that a hostile or deep document cannot
+// throw or stall the page.
+function show(v, maxDepth = 32) {
+  const seen = new Set();
+  const cut = (x, d) => {
+    if (x === null || typeof x !== "object") return x;
+    if (d >= maxDepth || seen.has(x)) return "…";
+    seen.add(x);
+    if (Array.isArray(x)) {
+      const out = x.slice(0, 1000).map((y) => cut(y, d + 1));
+      if (x.length > 1000) out.push(`… ${x.length - 1000} more`);
+      return out;
+    }
+    const out = {};
+    for (const [k, y] of Object.entries(x).slice(0, 1000)) out[k] = cut(y, d + 1);
+    return out;
+  };
+  try { return JSON.stringify(cut(v, 0), null, 2) ?? String(v); } catch (e) { return "(cannot be shown: " + e.message + ")"; }
+}
+
+const text = (v) => (v === null || v === undefined) ? "" : (typeof v === "object" ? show(v, 4) : String(v));
+
 function detail(n) {
   const d = $("#detail");
   d.replaceChildren(el("h3", {}, n.name + " (" + n.kind + (n.namespace ? ", " + n.namespace : "") + ")"),
     el("div", { class: "muted" }, ms(n.end_time - n.start_time), " ", ...badges(n)));
+  const fields = n.fields || {};
   for (const key of ["sql", "http", "aws", "annotations", "metadata", "cause"]) {
-    if (n.fields[key] === undefined) continue;
+    if (fields[key] === undefined) continue;
     d.append(el("h3", {}, key));
-    if (key === "cause" && n.fields.cause.exceptions) {
-      for (const ex of n.fields.cause.exceptions) {
-        d.append(el("div", {}, el("b", {}, ex.type || "error"), ": ", ex.message || ""));
-        if (ex.stack) d.append(el("pre", {}, ex.stack.map((f) => `${f.label || ""}\n    ${f.path || ""}:${f.line || ""}`).join("\n")));
+    const exceptions = key === "cause" && fields.cause && Array.isArray(fields.cause.exceptions) ? fields.cause.exceptions : null;
+    if (exceptions) {
+      for (const ex of exceptions) {
+        if (!ex || typeof ex !== "object") { d.append(el("pre", {}, show(ex))); continue; }
+        d.append(el("div", {}, el("b", {}, text(ex.type) || "error"), ": ", text(ex.message)));
+        if (Array.isArray(ex.stack)) {
+          d.append(el("pre", {}, ex.stack.slice(0, 200).map((f) => (f && typeof f === "object")
+            ? `${text(f.label)}\n    ${text(f.path)}:${text(f.line)}` : text(f)).join("\n")));
+        }
       }
-    } else d.append(el("pre", {}, JSON.stringify(n.fields[key], null, 2)));
+    } else d.append(el("pre", {}, show(fields[key])));
   }
 }
 
@@ -88,32 +117,36 @@ function waterfall(tr) {
     rows.push(row);
     (n.children || []).forEach((c) => visit(c, depth + 1));
   };
-  tr.roots.forEach((r) => visit(r, 0));
+  (tr.roots || []).forEach((r) => visit(r, 0));
   $("#waterfall").replaceChildren(...rows);
 }
 
 function sqlView(tr) {
   const tbody = $("#sql tbody");
-  tbody.replaceChildren(...tr.sql.map((s) => el("tr", { class: s.n_plus_one ? "n1" : "" },
+  const sql = tr.sql || [];
+  tbody.replaceChildren(...sql.map((s) => el("tr", { class: s.n_plus_one ? "n1" : "" },
     el("td", {}, ((s.start_time - tr.start_time) * 1000).toFixed(1)),
     el("td", {}, ms(s.duration)),
     el("td", {}, s.database),
     el("td", {}, el("code", {}, s.query)),
     el("td", {}, s.rows ?? ""),
     el("td", {}, s.n_plus_one ? el("span", { class: "badge b-n1", title: "the same statement ran " + s.repeated + " times in this trace" }, "N+1 ×" + s.repeated) : "", s.failed ? el("span", { class: "badge b-fault" }, "failed") : ""))));
-  if (!tr.sql.length) tbody.replaceChildren(el("tr", {}, el("td", { colspan: 6, class: "muted" }, "No database calls in this trace.")));
+  if (!sql.length) tbody.replaceChildren(el("tr", {}, el("td", { colspan: 6, class: "muted" }, "No database calls in this trace.")));
 }
 
 async function showTrace(id) {
   try {
     const tr = await api("/api/traces/" + encodeURIComponent(id));
     showError("");
-    const root = tr.roots[0] || {};
+    const root = (tr.roots || [])[0] || {};
+    const docs = tr.documents || [];
     $("#trace-title").textContent = root.name || id;
-    $("#trace-meta").textContent = `${id} · ${ms(tr.end_time - tr.start_time)} · ${tr.documents.length} document(s) · ${tr.sql.length} statement(s)`;
+    $("#trace-meta").textContent = `${id} · ${ms(tr.end_time - tr.start_time)} · ${docs.length} document(s) · ${(tr.sql || []).length} statement(s)`;
+    $("#trace-note").textContent = tr.truncated
+      ? `This trace is too large to show whole: the first ${docs.length} of its ${tr.documents_total} documents are shown.` : "";
     waterfall(tr);
     sqlView(tr);
-    $("#raw").textContent = tr.documents.map((d) => JSON.stringify(d, null, 2)).join("\n\n");
+    $("#raw").textContent = docs.map((d) => show(d)).join("\n\n");
     $("#detail").replaceChildren(el("p", { class: "muted" }, "Select a segment."));
   } catch (e) { showError(e.message); }
 }
@@ -157,6 +190,7 @@ async function showMap() {
       add("text", { x: x + 8, y: y + 22 }, `${n.name} (${n.calls})`);
     }
     $("#map").replaceChildren(svg);
+    if (m.truncated) $("#map").prepend(el("p", { class: "muted", id: "map-note" }, "Only the newest documents of this range were read: the map is partial."));
     if (!m.nodes.length) $("#map").replaceChildren(el("p", { class: "muted" }, "No services yet."));
   } catch (e) { showError(e.message); }
 }
