@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -238,6 +239,36 @@ func BenchmarkFirst(b *testing.B) {
 				}
 			}
 			seg.Close(nil)
+		})
+	}
+}
+
+// Raw statements through GORM keep no literal, whatever its form, on
+// every engine.
+func TestHostileLiteralsNotRecorded(t *testing.T) {
+	queries := map[string][]string{
+		"postgres": {"SELECT 1 /* a /* b */ ZqxLeak1 */", "SELECT $t$ZqxLeak2$t$", "SELECT 'it''s ZqxLeak3'::int"},
+		"mysql":    {`SELECT "ZqxLeak1"`, `SELECT 'a\'ZqxLeak2'`, "SELECT 0b101 # ZqxLeak3", "SELECT 1 /*! + 'ZqxLeak4' */"},
+		"sqlite":   {`SELECT "ZqxLeak1"`, "SELECT x'ZqxLeak2'", "PRAGMA key = ZqxLeak3", `INSERT INTO nowhere VALUES ("ZqxLeak4")`},
+	}
+	for name, d := range dialectors(t) {
+		t.Run(name, func(t *testing.T) {
+			db := open(t, d)
+			tr := newTracing(t)
+			tr.segment(func(ctx context.Context) {
+				for _, q := range queries[name] {
+					db.WithContext(ctx).Exec(q)
+				}
+			})
+			raw := tr.raw()
+			for i := 1; i <= 4; i++ {
+				if m := fmt.Sprintf("ZqxLeak%d", i); strings.Contains(raw, m) {
+					t.Errorf("%s reached the daemon", m)
+				}
+			}
+			if !strings.Contains(raw, "sanitized_query") {
+				t.Error("no statement was recorded")
+			}
 		})
 	}
 }

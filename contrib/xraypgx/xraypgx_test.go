@@ -274,3 +274,40 @@ func BenchmarkQuery(b *testing.B) {
 		})
 	}
 }
+
+// The literal forms go-sqllexer alone let through, and values PostgreSQL
+// quotes back in its errors, never reach the daemon from pgx either.
+func TestHostileLiteralsNotRecorded(t *testing.T) {
+	c := connect(t)
+	tr := newTracing(t)
+	queries := []string{
+		"SELECT 1 /* a /* b */ ZqxLeak1 */",
+		"SELECT $t$ZqxLeak2$t$",
+		"SELECT 'ZqxLeak3''s' || $x$ $$ ZqxLeak4 $x$",
+		"SELECT E'\\'ZqxLeak5'",
+		"SELECT 'it''s ZqxLeak6'::int", // the error quotes the value
+		"SELECT '{\"ZqxLeak7\": 1}'::jsonb -> 'a', 0x6b1ea",
+		"ALTER ROLE nobody_xraypgx PASSWORD 'ZqxLeak8'",
+		"SELECT $a$ZqxLeak9",
+	}
+	tr.segment(func(ctx context.Context) {
+		for _, q := range queries {
+			rows, err := c.Query(ctx, q)
+			if err == nil {
+				rows.Close()
+			}
+		}
+	})
+	raw := ""
+	for _, dg := range tr.d.Datagrams() {
+		raw += string(dg.Raw)
+	}
+	for i := 1; i <= 9; i++ {
+		if m := fmt.Sprintf("ZqxLeak%d", i); strings.Contains(raw, m) {
+			t.Errorf("%s reached the daemon", m)
+		}
+	}
+	if !strings.Contains(raw, "jsonb") {
+		t.Error("the statements were not recorded at all")
+	}
+}
