@@ -22,10 +22,12 @@
 //
 // Closing a segment encodes it (with the subsegments closed by then) on the
 // caller's goroutine and hands it to an Emitter; the default UDPEmitter
-// sends from its own goroutine, so the caller never waits on the network.
-// Documents larger than a UDP datagram are split, subsegments of long
-// segments are streamed ahead (Config.StreamingThreshold), and Flush waits
-// for what has been closed so far, for short-lived programs.
+// sends from its own goroutine, so the caller never waits on the network,
+// and paces bursts so that the daemon's socket buffer does not overflow
+// (UDPEmitter.SetPacing). Documents larger than a UDP datagram are split,
+// the parent first, subsegments of long segments are streamed ahead
+// (Config.StreamingThreshold), and Flush waits for what has been closed so
+// far, for short-lived programs.
 //
 // # Sampling
 //

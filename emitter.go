@@ -49,6 +49,8 @@ const (
 
 // UDPEmitter sends documents to the X-Ray daemon over UDP, one per
 // datagram, from a goroutine of its own: the caller's Emit only enqueues.
+// It paces what it sends (SetPacing) so that a burst does not overflow the
+// daemon's socket buffer, where the kernel would drop datagrams silently.
 // The goroutine starts with the first document and exits after a few idle
 // seconds, so an idle program runs none. When the daemon cannot be reached
 // documents are dropped, counted (Dropped) and reported in a log line at
