@@ -120,3 +120,19 @@ func ExampleFlush() {
 	fmt.Println("flushed")
 	// Output: flushed
 }
+
+// A daemon started with a larger receive buffer (say, the CloudWatch agent
+// on a host whose net.core.rmem_default was raised to 4 MiB) takes bigger
+// bursts; SetPacing lets the emitter send them.
+func ExampleUDPEmitter_SetPacing() {
+	e := xray.NewUDPEmitter("127.0.0.1:2000", nil)
+	e.SetPacing(64<<20, 1<<20) // 64 MB/s after a 1 MiB burst
+	r, err := xray.New(xray.Config{Emitter: e})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer r.Close(context.Background())
+	fmt.Println("paced emitter ready")
+	// Output: paced emitter ready
+}
