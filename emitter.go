@@ -123,51 +123,6 @@ func (e *UDPEmitter) SetPacing(bytesPerSecond, burst int) {
 	e.burst.Store(int64(max(burst, MaxDocumentSize+len(DaemonHeader))))
 }
 
-// datagramCost is what a datagram of n bytes takes of a Linux receiver's
-// socket buffer: its buffer, rounded up to a power of two, and the
-// kernel's bookkeeping (measured on loopback: 92 datagrams of 1 KB fill
-// the default 208 KiB).
-func datagramCost(n int) float64 {
-	c := 1024
-	for c < n+len(DaemonHeader)+320 {
-		c <<= 1
-	}
-	return float64(c + 256)
-}
-
-// pace returns how many of docs (at most max) may be sent now, waiting
-// first if even one may not; it charges them.
-func (e *UDPEmitter) pace(docs [][]byte, max int) int {
-	rate := float64(e.rate.Load())
-	if rate == 0 {
-		return max
-	}
-	burst := float64(e.burst.Load())
-	for {
-		now := time.Now()
-		if e.refilled.IsZero() {
-			e.tokens = burst
-		} else {
-			e.tokens = min(burst, e.tokens+now.Sub(e.refilled).Seconds()*rate)
-		}
-		e.refilled = now
-		n := 0
-		for n < max {
-			c := datagramCost(len(docs[n]))
-			if e.tokens < min(c, burst) {
-				break
-			}
-			e.tokens -= c
-			n++
-		}
-		if n > 0 {
-			return n
-		}
-		need := min(datagramCost(len(docs[0])), burst) - e.tokens
-		time.Sleep(time.Duration(need / rate * float64(time.Second)))
-	}
-}
-
 // Sent returns the number of documents written to the socket.
 func (e *UDPEmitter) Sent() uint64 { return e.sent.Load() }
 

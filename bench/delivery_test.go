@@ -121,29 +121,39 @@ func spin(tb testing.TB) {
 func BenchmarkDelivery(b *testing.B) {
 	payload := strings.Repeat("x", 1000)
 	for _, n := range []int{300, 3000} {
-		b.Run(fmt.Sprintf("openxray/tree%d", n), func(b *testing.B) {
-			recv := startStrict(b)
-			spin(b)
-			r, err := xray.New(xray.Config{DaemonAddr: recv.addr, SamplingStrategy: sampling.Always})
-			if err != nil {
-				b.Fatal(err)
+		for _, paced := range []bool{true, false} {
+			name := "openxray"
+			if !paced {
+				name = "openxray-unpaced" // as OpenXRay sent before it paced
 			}
-			defer r.Close(context.Background())
-			var sending time.Duration
-			for b.Loop() {
-				ctx, seg := r.BeginSegment(context.Background(), "tree")
-				for range n {
-					_, sub := r.BeginSubsegment(ctx, "query")
-					sub.AddMetadata("payload", payload)
-					sub.Close(nil)
+			b.Run(fmt.Sprintf("%s/tree%d", name, n), func(b *testing.B) {
+				recv := startStrict(b)
+				spin(b)
+				e := xray.NewUDPEmitter(recv.addr, nil)
+				if !paced {
+					e.SetPacing(0, 0)
 				}
-				seg.Close(nil)
-				start := time.Now()
-				r.Flush(context.Background())
-				sending += time.Since(start)
-			}
-			report(b, recv, n, sending)
-		})
+				r, err := xray.New(xray.Config{Emitter: e, SamplingStrategy: sampling.Always})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer r.Close(context.Background())
+				var sending time.Duration
+				for b.Loop() {
+					ctx, seg := r.BeginSegment(context.Background(), "tree")
+					for range n {
+						_, sub := r.BeginSubsegment(ctx, "query")
+						sub.AddMetadata("payload", payload)
+						sub.Close(nil)
+					}
+					seg.Close(nil)
+					start := time.Now()
+					r.Flush(context.Background())
+					sending += time.Since(start)
+				}
+				report(b, recv, n, sending)
+			})
+		}
 		b.Run(fmt.Sprintf("awsxray/tree%d", n), func(b *testing.B) {
 			recv := startStrict(b)
 			spin(b)

@@ -212,8 +212,9 @@ func (d *Daemon) Reset() {
 
 // WaitTrace waits until the documents of the trace traceID have arrived and
 // assemble into one segment with no orphan (subsegments sent on their own
-// put back under their parents), checks each against the segment schema,
-// and returns the assembled segment. It fails the test after timeout.
+// put back under their parents), checks each against the segment schema
+// and that the kernel dropped no datagram at the Daemon's socket, and
+// returns the assembled segment. It fails the test after timeout.
 func (d *Daemon) WaitTrace(tb testing.TB, traceID string, timeout time.Duration) Document {
 	tb.Helper()
 	deadline := time.Now().Add(timeout)
@@ -234,10 +235,12 @@ func (d *Daemon) WaitTrace(tb testing.TB, traceID string, timeout time.Duration)
 					tb.Errorf("document does not match the segment schema: %v", err)
 				}
 			}
+			d.AssertNoKernelDrops(tb)
 			return segs[0]
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("trace %s did not arrive whole: %d segments, %d orphans", traceID, len(segs), len(orphans))
+			drops, _ := d.KernelDrops()
+			tb.Fatalf("trace %s did not arrive whole: %d segments, %d orphans; the kernel dropped %d datagrams at the daemon's socket", traceID, len(segs), len(orphans), drops)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -65,6 +65,8 @@ func (s *Store) Traces(ctx context.Context, q Query) ([]Summary, error) {
 		if err := rows.Scan(&sm.TraceID, &sm.Name, &sm.Start, &sm.Duration, &sm.HTTPStatus, &sm.Fault, &sm.Error, &sm.Throttle, &sm.Documents); err != nil {
 			return nil, err
 		}
+		// Rows stored before ingest checked times may hold infinities.
+		sm.Start, sm.Duration = finite(sm.Start), finite(sm.Duration)
 		index[sm.TraceID] = len(list)
 		list = append(list, sm)
 	}
