@@ -86,22 +86,27 @@ type childDaemon struct {
 var daemon *childDaemon
 
 func startDaemon(b testing.TB) *childDaemon {
-	if daemon != nil {
-		return daemon
+	if daemon == nil {
+		daemon = startChild(b, daemonEnv)
 	}
+	return daemon
+}
+
+// startChild starts this test binary again with env set, as a receiver
+// that prints its address first and then answers each line on stdin.
+func startChild(tb testing.TB, env string) *childDaemon {
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), daemonEnv+"=1")
+	cmd.Env = append(os.Environ(), env+"=1")
 	in, _ := cmd.StdinPipe()
 	out, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	d := &childDaemon{cmd: cmd, in: in, out: bufio.NewScanner(out)}
 	if !d.out.Scan() {
-		b.Fatal("fake daemon did not start")
+		tb.Fatalf("%s: the receiver did not start", env)
 	}
 	d.addr = d.out.Text()
-	daemon = d
 	return d
 }
 

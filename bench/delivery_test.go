@@ -61,27 +61,12 @@ func strictDaemon() {
 	}
 }
 
-type strictReceiver struct {
-	cmd  *exec.Cmd
-	in   interface{ Write([]byte) (int, error) }
-	out  *bufio.Scanner
-	addr string
-}
+// strictReceiver is the strict daemon's process.
+type strictReceiver struct{ *childDaemon }
 
 func startStrict(tb testing.TB) *strictReceiver {
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), strictDaemonEnv+"=1")
-	in, _ := cmd.StdinPipe()
-	out, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	r := &strictReceiver{cmd: cmd, in: in, out: bufio.NewScanner(out)}
-	if !r.out.Scan() {
-		tb.Fatal("strict daemon did not start")
-	}
-	r.addr = r.out.Text()
-	tb.Cleanup(func() { in.Close(); cmd.Wait() })
+	r := &strictReceiver{startChild(tb, strictDaemonEnv)}
+	tb.Cleanup(r.stop)
 	return r
 }
 

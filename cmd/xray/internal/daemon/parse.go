@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/openxray/xray/header"
 )
 
 // MaxDocument is the largest document accepted, in bytes.
@@ -155,23 +157,11 @@ func check(d *Document) error {
 	return err
 }
 
-func isHexID(s string) bool { return len(s) == 16 && isHex(s) }
+func isHexID(s string) bool { return header.ValidEntityID(s) }
 
 // IsTraceID reports whether s is an X-Ray trace ID: 1-, eight hex digits
 // (the epoch time), a dash and 24 hex digits.
-func IsTraceID(s string) bool {
-	return len(s) == 35 && s[0] == '1' && s[1] == '-' && s[10] == '-' && isHex(s[2:10]) && isHex(s[11:])
-}
-
-func isHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}
+func IsTraceID(s string) bool { return header.ValidTraceID(s) }
 
 // depth returns how deeply b's objects and arrays nest, stopping early past
 // limit.

@@ -42,19 +42,9 @@ func chromium(t *testing.T) string {
 	return ""
 }
 
-// The viewer in a real browser: filter by annotation, open the trace, see
-// the waterfall and the SQL view with its N+1 flag.
-func TestViewerInBrowser(t *testing.T) {
-	exe := chromium(t)
-	l := start(t)
-	var out bytes.Buffer
-	if err := demo.Run(context.Background(), demo.Options{Local: local.Options{UDP: l.Daemon.Addr().String(), HTTP: l.HTTPAddr}, Once: true, Out: &out}); err != nil {
-		t.Fatalf("demo: %v\n%s", err, out.String())
-	}
-	if !strings.Contains(out.String(), "N+1: the same statement ran 4 times") {
-		t.Errorf("demo output lacks the N+1 note:\n%s", out.String())
-	}
-
+// browser starts headless Chromium for the test, with the flags this
+// machine's closed network needs, and returns its context (60 s).
+func browser(t *testing.T, exe string) context.Context {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
 		chromedp.NoSandbox,
@@ -69,11 +59,28 @@ func TestViewerInBrowser(t *testing.T) {
 		chromedp.WindowSize(1400, 900),
 	)
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
+	t.Cleanup(cancel)
 	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
+	t.Cleanup(cancel)
 	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// The viewer in a real browser: filter by annotation, open the trace, see
+// the waterfall and the SQL view with its N+1 flag.
+func TestViewerInBrowser(t *testing.T) {
+	exe := chromium(t)
+	l := start(t)
+	var out bytes.Buffer
+	if err := demo.Run(context.Background(), demo.Options{Local: local.Options{UDP: l.Daemon.Addr().String(), HTTP: l.HTTPAddr}, Once: true, Out: &out}); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "N+1: the same statement ran 4 times") {
+		t.Errorf("demo output lacks the N+1 note:\n%s", out.String())
+	}
+
+	ctx := browser(t, exe)
 
 	var traces, rows int
 	var listShot, traceShot, waterfallShot, mapShot []byte
