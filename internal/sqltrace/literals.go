@@ -1,6 +1,9 @@
 package sqltrace
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // This file finds every literal and comment of a statement before
 // go-sqllexer sees it, for the forms the lexer lets through (nested block
@@ -88,6 +91,9 @@ func hideLiterals(query, dbType string) string {
 		if !r.backslash || strings.IndexByte(query, '\\') >= 0 {
 			r.markInto(query, marks)
 		}
+	}
+	if !slices.ContainsFunc(marks, func(m byte) bool { return m != markCode }) {
+		return query
 	}
 	var b strings.Builder
 	b.Grow(len(query))
@@ -326,16 +332,24 @@ func isParamPrefix(q string, i int) bool {
 // their variants in SQLite's PRAGMA and ATTACH (SQLCipher).
 type words struct {
 	n          int    // words so far in the statement
-	first      string // the statement's first word, upper-cased
+	first      string // the statement's first word
 	second     string // and its second
-	prev       string // the previous word, upper-cased; "" after a value or punctuation
+	prev       string // the previous word; "" after a value or punctuation
 	identified bool   // IDENTIFIED seen in this statement
 	pragma     bool   // PRAGMA or ATTACH seen in this statement
 	armed      bool   // the next token is a secret
 }
 
-func (w *words) word(s string) {
-	u := strings.ToUpper(s)
+func is(word string, any ...string) bool {
+	for _, a := range any {
+		if strings.EqualFold(word, a) {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *words) word(u string) {
 	switch w.n {
 	case 0:
 		w.first = u
@@ -344,17 +358,15 @@ func (w *words) word(s string) {
 	}
 	w.n++
 	switch {
-	case u == "IDENTIFIED":
+	case is(u, "IDENTIFIED"):
 		w.identified = true
-	case u == "PRAGMA" || u == "ATTACH":
+	case is(u, "PRAGMA", "ATTACH"):
 		w.pragma = true
-	case u == "BY" && w.identified:
+	case w.identified && is(u, "BY"):
 		w.armed, w.identified = true, false
-	case u == "PASSWORD" && (w.first == "CREATE" || w.first == "ALTER" || w.first == "SET") &&
-		w.second != "TABLE" && w.second != "VIEW" && w.second != "INDEX":
+	case is(u, "PASSWORD") && is(w.first, "CREATE", "ALTER", "SET") && !is(w.second, "TABLE", "VIEW", "INDEX"):
 		w.armed = true
-	case w.pragma &&
-		(u == "KEY" || u == "REKEY" || u == "HEXKEY" || u == "HEXREKEY" || u == "TEXTKEY" || u == "TEXTREKEY"):
+	case w.pragma && is(u, "KEY", "REKEY", "HEXKEY", "HEXREKEY", "TEXTKEY", "TEXTREKEY"):
 		w.armed = true
 	}
 	w.prev = u
@@ -376,8 +388,7 @@ func (w *words) punct() { w.prev = ""; w.armed = false }
 // where only an identifier can: after FROM, JOIN, INTO, UPDATE, TABLE and
 // the like, or next to a dot.
 func (w *words) identifierPlace(q string, i, end int) bool {
-	switch w.prev {
-	case "FROM", "JOIN", "INTO", "UPDATE", "TABLE", "VIEW", "INDEX", "TRIGGER", "AS", "EXISTS":
+	if is(w.prev, "FROM", "JOIN", "INTO", "UPDATE", "TABLE", "VIEW", "INDEX", "TRIGGER", "AS", "EXISTS") {
 		return true
 	}
 	before := strings.TrimRight(q[:i], " \t\r\n")
