@@ -15,6 +15,7 @@ import (
 
 	awssampling "github.com/aws/aws-xray-sdk-go/v2/strategy/sampling"
 	awsxray "github.com/aws/aws-xray-sdk-go/v2/xray"
+	"github.com/aws/aws-xray-sdk-go/v2/xraylog"
 
 	"github.com/openxray/xray"
 	"github.com/openxray/xray/sampling"
@@ -140,6 +141,7 @@ func BenchmarkDelivery(b *testing.B) {
 			})
 		}
 		b.Run(fmt.Sprintf("awsxray/tree%d", n), func(b *testing.B) {
+			awsxray.SetLogger(xraylog.NullLogger)
 			recv := startStrict(b)
 			spin(b)
 			always, err := awssampling.NewLocalizedStrategyFromJSONBytes([]byte(`{"version": 2, "default": {"fixed_target": 1000000, "rate": 1}}`))
