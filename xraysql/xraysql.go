@@ -3,13 +3,18 @@
 // X-Ray subsegment named "<database>@<host>" in namespace "remote", with
 // the sql block X-Ray shows for databases:
 //
-//   - url or connection_string, without password, tokens or signatures;
+//   - url or connection_string, without password, keys, tokens or
+//     signatures, read with the grammar of the engine's driver; a DSN of a
+//     shape the package does not know is not recorded;
 //   - database_type and database_version (read once per database handle,
 //     in the background), driver_version (module@version of the driver),
 //     user;
 //   - sanitized_query: the statement with every literal (strings, numbers,
-//     booleans, IN lists, dollar-quoted strings) replaced by ?, bind
-//     placeholders kept, comments removed;
+//     booleans, IN lists, dollar-quoted strings, in every form the engine
+//     accepts) replaced by ?, bind placeholders kept, comments removed. A
+//     statement that cannot be sanitized is recorded as its first word and
+//     "..." (SELECT ...), and metadata sql.query_truncated is set, as it is
+//     when the statement is cut at WithMaxQueryLength;
 //   - preparation: "statement" for prepared statements, "call" for
 //     stored procedure calls.
 //

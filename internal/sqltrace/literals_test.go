@@ -173,3 +173,12 @@ func FuzzHideLiterals(f *testing.F) {
 		}
 	})
 }
+
+func TestUnsanitizableStatementKeepsItsVerb(t *testing.T) {
+	if got := leadingWord("  select 'x"); got != "SELECT ..." {
+		t.Errorf("leadingWord = %q", got)
+	}
+	if got := leadingWord("'x"); got != "..." {
+		t.Errorf("leadingWord = %q", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -255,6 +256,11 @@ func (t *tracer) finish(span Span, sql *SQL, err error, started time.Time) {
 	}
 	if sql != nil {
 		span.SetSQL(sql)
+		if strings.HasSuffix(sql.SanitizedQuery, "...") {
+			// Cut at MaxQueryLen, or only the first word kept because
+			// the statement could not be sanitized.
+			span.AddMetadataToNamespace("sql", "query_truncated", true)
+		}
 	}
 	if err != nil {
 		t.recordError(span, err)

@@ -242,3 +242,29 @@ func TestRegisterForSQLOpen(t *testing.T) {
 		t.Errorf("registered driver not traced: %v", doc)
 	}
 }
+
+// A statement cut at the length limit says so in metadata, and a long
+// literal-free statement keeps its beginning.
+func TestQueryTruncatedMetadata(t *testing.T) {
+	tr := newTracing(t)
+	db, err := xraysql.Open("sqlite", ":memory:", xraysql.WithoutDatabaseVersion(), xraysql.WithMaxQueryLength(12))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	doc := tr.segment("truncated", func(ctx context.Context) {
+		var a, b, c int
+		must(t, db.QueryRowContext(ctx, "SELECT 1 AS one, 2 AS two, 3 AS three").Scan(&a, &b, &c))
+		must(t, db.QueryRowContext(ctx, "SELECT 1").Scan(&a))
+	})
+	qs := queries(doc)
+	if len(qs) != 2 {
+		t.Fatalf("%d queries", len(qs))
+	}
+	if q := qs[0].Object("sql")["sanitized_query"]; q != "SELECT ? AS ..." || metadata(qs[0], "sql", "query_truncated") != true {
+		t.Errorf("long statement: %v, truncated %v", q, metadata(qs[0], "sql", "query_truncated"))
+	}
+	if metadata(qs[1], "sql", "query_truncated") != nil {
+		t.Errorf("short statement marked truncated")
+	}
+}
