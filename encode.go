@@ -84,6 +84,18 @@ func (r *Recorder) emitTree(e *Segment, out *docs) {
 	r.markEmitted(e)
 }
 
+// announce sends an in-progress version of the open segment root, without
+// subsegments, before the first subsegment that goes ahead of it, so that
+// what points at the segment never arrives before it: X-Ray replaces the
+// in-progress version with the complete one. Holds root.st.mu.
+func (r *Recorder) announce(root *Segment, out *docs) {
+	if root.st.announced || root.st.emitted || root.st.closed {
+		return
+	}
+	root.st.announced = true
+	out.add(r.appendEntity(getBuffer(), root, false, false))
+}
+
 func (r *Recorder) markEmitted(e *Segment) {
 	e.st.emitted = true
 	if e.st.counted {

@@ -365,9 +365,14 @@ func TestStreamingSendsAheadOfSegment(t *testing.T) {
 	}
 	flush(t, r)
 	// Each time more than 5 closed subsegments wait, they all go: after
-	// the 6th and the 12th close, 12 documents before the segment's.
-	before := d.WaitDocuments(t, 12, 5*time.Second)
-	for _, doc := range before {
+	// the 6th and the 12th close, 12 documents before the segment's, led
+	// by an in-progress version of the segment they point at.
+	before := d.WaitDocuments(t, 13, 5*time.Second)
+	if first := before[0]; first.ID() != seg.ID() || !first.Bool("in_progress") || first.String("type") != "" {
+		t.Errorf("first document: %v", first)
+	}
+	validate(t, before[0])
+	for _, doc := range before[1:] {
 		if doc.String("type") != "subsegment" || doc.String("parent_id") != seg.ID() || doc.String("trace_id") != seg.TraceID() {
 			t.Errorf("streamed document: %v", doc)
 		}
@@ -416,11 +421,12 @@ func TestCloseAndStream(t *testing.T) {
 	ctx, seg := r.BeginSegment(context.Background(), "seg")
 	_, sub := xray.BeginSubsegment(ctx, "now")
 	sub.CloseAndStream(nil)
-	if docs := e.Documents(); len(docs) != 1 || docs[0].Name() != "now" || docs[0].String("type") != "subsegment" {
+	// The segment goes first, in progress, then the subsegment.
+	if docs := e.Documents(); len(docs) != 2 || !docs[0].Bool("in_progress") || docs[1].Name() != "now" || docs[1].String("type") != "subsegment" {
 		t.Fatalf("CloseAndStream: %v", docs)
 	}
 	seg.Close(nil)
-	if docs := e.Documents(); len(docs) != 2 || len(docs[1].Subsegments()) != 0 {
+	if docs := e.Documents(); len(docs) != 3 || len(docs[2].Subsegments()) != 0 || docs[2].Bool("in_progress") {
 		t.Fatalf("streamed subsegment sent twice: %v", docs)
 	}
 }
@@ -461,7 +467,8 @@ func TestConcurrentSubsegments(t *testing.T) {
 		}
 		if n == goroutines*each || time.Now().After(deadline) {
 			if n != goroutines*each {
-				t.Fatalf("%d inner subsegments arrived, want %d", n, goroutines*each)
+				drops, _ := d.KernelDrops()
+				t.Fatalf("%d inner subsegments arrived, want %d (kernel drops %d, emitter drops %d)", n, goroutines*each, drops, r.Emitter().(*xray.UDPEmitter).Dropped())
 			}
 			break
 		}

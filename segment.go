@@ -46,6 +46,9 @@ type state struct {
 	parentID entityID   // the upstream caller's ID, from the trace header
 	rule     string     // sampling rule that decided
 	waiting  int        // closed subsegments not yet emitted (streaming)
+	// announced is set once an in-progress version of the segment has
+	// been sent, ahead of the first subsegment sent before it.
+	announced bool
 
 	// Guarded by the segment's mu.
 	closed    bool
@@ -251,6 +254,9 @@ func (s *Segment) close(err error, stream bool) {
 	case s.parent == nil, s.parent.st.emitted, stream:
 		// A segment, a subsegment whose parent has been sent, or one
 		// asked to go now: send it with its closed subsegments.
+		if s.parent != nil {
+			s.rec.announce(root, &out)
+		}
 		s.rec.emitTree(s, &out)
 		if s.parent != nil && !s.parent.st.emitted {
 			s.parent.removeChild(s)
@@ -263,6 +269,7 @@ func (s *Segment) close(err error, stream bool) {
 			for top.parent != nil && !top.parent.st.emitted {
 				top = top.parent
 			}
+			s.rec.announce(root, &out)
 			s.rec.streamClosed(top, &out)
 		}
 	}

@@ -218,9 +218,17 @@ func (d *Daemon) Reset() {
 func (d *Daemon) WaitTrace(tb testing.TB, traceID string, timeout time.Duration) Document {
 	tb.Helper()
 	deadline := time.Now().Add(timeout)
+	seen := -1
 	for {
+		// A trace can look whole before its last pieces are read (the
+		// segment goes first): it counts as arrived once nothing waits in
+		// the socket and nothing new came since the last look.
+		queued, _ := d.queued()
+		dgs := d.Datagrams()
+		settled := queued == 0 && len(dgs) == seen
+		seen = len(dgs)
 		var docs []Document
-		for _, dg := range d.Datagrams() {
+		for _, dg := range dgs {
 			if dg.Err != nil {
 				tb.Fatalf("invalid datagram (%d bytes): %v", dg.Size, dg.Err)
 			}
@@ -228,8 +236,11 @@ func (d *Daemon) WaitTrace(tb testing.TB, traceID string, timeout time.Duration)
 				docs = append(docs, dg.Doc)
 			}
 		}
+		for i, doc := range docs {
+			docs[i] = clone(doc) // Assemble modifies; the next look starts afresh
+		}
 		segs, orphans := Assemble(docs)
-		if len(segs) == 1 && len(orphans) == 0 {
+		if settled && len(segs) == 1 && len(orphans) == 0 {
 			for _, doc := range docs {
 				if err := Validate(doc); err != nil {
 					tb.Errorf("document does not match the segment schema: %v", err)
@@ -285,6 +296,13 @@ func (d *Daemon) KernelDrops() (drops uint64, ok bool) {
 // bound to addr (IPv4 or IPv6), read from /proc/net/udp{,6}. ok is false
 // when no such socket is listed or the files cannot be read.
 func SocketDrops(addr *net.UDPAddr) (drops uint64, ok bool) {
+	_, drops, ok = socketStats(addr)
+	return drops, ok
+}
+
+// socketStats reads the receive queue (bytes) and the drop counter of the
+// local UDP socket bound to addr from /proc/net/udp{,6}.
+func socketStats(addr *net.UDPAddr) (queued, drops uint64, ok bool) {
 	file, want := "/proc/net/udp", ""
 	if ip4 := addr.IP.To4(); ip4 != nil {
 		want = fmt.Sprintf("%02X%02X%02X%02X:%04X", ip4[3], ip4[2], ip4[1], ip4[0], addr.Port)
@@ -299,17 +317,49 @@ func SocketDrops(addr *net.UDPAddr) (drops uint64, ok bool) {
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return 0, false
+		return 0, 0, false
 	}
 	for _, line := range strings.Split(string(data), "\n")[1:] {
 		f := strings.Fields(line)
 		// sl local rem st tx:rx tr:when retrnsmt uid timeout inode ref pointer drops
 		if len(f) >= 13 && f[1] == want {
-			n, err := strconv.ParseUint(f[12], 10, 64)
-			return n, err == nil
+			_, rx, _ := strings.Cut(f[4], ":")
+			q, err1 := strconv.ParseUint(rx, 16, 64)
+			n, err2 := strconv.ParseUint(f[12], 10, 64)
+			return q, n, err1 == nil && err2 == nil
 		}
 	}
-	return 0, false
+	return 0, 0, false
+}
+
+// clone copies a document deeply enough for Assemble: every map and list.
+func clone(v Document) Document {
+	var c func(any) any
+	c = func(x any) any {
+		switch x := x.(type) {
+		case map[string]any:
+			m := make(map[string]any, len(x))
+			for k, v := range x {
+				m[k] = c(v)
+			}
+			return m
+		case []any:
+			l := make([]any, len(x))
+			for i, v := range x {
+				l[i] = c(v)
+			}
+			return l
+		}
+		return x
+	}
+	return Document(c(map[string]any(v)).(map[string]any))
+}
+
+// queued returns the bytes waiting in the Daemon's socket (0 where that
+// cannot be read).
+func (d *Daemon) queued() (uint64, bool) {
+	q, _, ok := socketStats(d.conn.LocalAddr().(*net.UDPAddr))
+	return q, ok
 }
 
 // AssertNoKernelDrops fails the test if the kernel dropped any datagram at

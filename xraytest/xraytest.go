@@ -98,10 +98,12 @@ func Decode(doc []byte) (Document, error) {
 
 // Assemble rebuilds traces from documents sent apart: each independent
 // subsegment (type "subsegment") is put under its parent, found by
-// parent_id among all documents, so a trace reads as one tree. It returns
-// the segments (documents without type) and the subsegments whose parent
-// was not found. The documents are modified.
+// parent_id among all documents, so a trace reads as one tree. A complete
+// document replaces an in-progress version of itself, as in X-Ray. It
+// returns the segments (documents without type) and the subsegments whose
+// parent was not found. The documents are modified.
 func Assemble(docs []Document) (segments, orphans []Document) {
+	docs = latest(docs)
 	byID := map[string]Document{}
 	for _, d := range docs {
 		d.Walk(func(doc, _ Document) { byID[doc.ID()] = doc })
@@ -120,6 +122,25 @@ func Assemble(docs []Document) (segments, orphans []Document) {
 		parent["subsegments"] = append(list, map[string]any(d))
 	}
 	return segments, orphans
+}
+
+// latest keeps one document per id: the complete one over in-progress
+// versions, the later one otherwise.
+func latest(docs []Document) []Document {
+	keep := map[string]int{}
+	for i, d := range docs {
+		j, seen := keep[d.ID()]
+		if !seen || !d.Bool("in_progress") || docs[j].Bool("in_progress") {
+			keep[d.ID()] = i
+		}
+	}
+	out := make([]Document, 0, len(keep))
+	for i, d := range docs {
+		if keep[d.ID()] == i {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // Emitter keeps emitted documents in memory. It is safe for concurrent use.
