@@ -26,8 +26,9 @@
 // and paces bursts so that the daemon's socket buffer does not overflow
 // (UDPEmitter.SetPacing). Documents larger than a UDP datagram are split,
 // the parent first, subsegments of long segments are streamed ahead
-// (Config.StreamingThreshold), and Flush waits for what has been closed so
-// far, for short-lived programs.
+// (Config.StreamingThreshold) after an in-progress version of their
+// segment, and Flush waits for what has been closed so far, for
+// short-lived programs.
 //
 // # Sampling
 //
