@@ -7,7 +7,8 @@
 //	client, err := mongo.Connect(opts)
 //
 // Documents are never recorded: not the inserted ones, not the values of a
-// filter, unless WithRedactedCommands says how.
+// filter, unless WithRedactedCommands says how. WithAnnotations makes the
+// command, database and collection searchable annotations.
 package xraymongo
 
 import (
@@ -33,8 +34,9 @@ type Option interface {
 }
 
 type config struct {
-	maxShape int
-	redact   func(command bson.Raw) any
+	maxShape    int
+	redact      func(command bson.Raw) any
+	annotations bool
 }
 
 type optionFunc func(*config)
@@ -51,6 +53,14 @@ func WithMaxShapeLength(n int) Option { return optionFunc(func(c *config) { c.ma
 func WithRedactedCommands(fn func(command bson.Raw) any) Option {
 	return optionFunc(func(c *config) { c.redact = fn })
 }
+
+// WithAnnotations also records the command's name, database and
+// collection as annotations (mongodb_command_name, mongodb_database_name,
+// mongodb_collection_name), which X-Ray indexes: traces can then be
+// searched by them (annotation.mongodb_collection_name = "users"), as with
+// the Python SDK's pymongo patch. Off by default: annotations count
+// against X-Ray's limit of 50 per trace.
+func WithAnnotations() Option { return optionFunc(func(c *config) { c.annotations = true }) }
 
 // monitor matches each command's start with its end: they arrive on
 // different goroutines, keyed by connection and request ID.
@@ -170,8 +180,16 @@ func (m *monitor) started(ctx context.Context, e *event.CommandStartedEvent) {
 	if e.ServerConnectionID != nil {
 		seg.AddMetadataInt("mongodb", "server_connection_id", *e.ServerConnectionID)
 	}
-	if coll, ok := collection(e.Command, e.CommandName); ok {
+	coll, hasColl := collection(e.Command, e.CommandName)
+	if hasColl {
 		seg.AddMetadataString("mongodb", "collection", coll)
+	}
+	if m.cfg.annotations {
+		seg.AddAnnotation("mongodb_command_name", e.CommandName)
+		seg.AddAnnotation("mongodb_database_name", e.DatabaseName)
+		if hasColl {
+			seg.AddAnnotation("mongodb_collection_name", coll)
+		}
 	}
 	m.shapes(seg, e.Command, e.CommandName)
 	if m.poolOn.Load() {

@@ -261,3 +261,39 @@ func TestPoolMetadataAndRedaction(t *testing.T) {
 		}
 	}
 }
+
+// WithAnnotations makes command, database and collection annotations, and
+// nothing else; without it there are none.
+func TestAnnotations(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		var opts []xraymongo.Option
+		if on {
+			opts = append(opts, xraymongo.WithAnnotations())
+		}
+		client, err := mongo.Connect(xraymongo.Client(opts...).ApplyURI(uri()).SetServerSelectionTimeout(5 * time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer client.Disconnect(context.Background())
+		tr := newTracing(t)
+		doc := tr.segment(func(ctx context.Context) {
+			client.Database("xraytest").Collection("users").FindOne(ctx, bson.M{"email": "ann@example.com"})
+		})
+		ann := doc.Subsegments()[0].Object("annotations")
+		want := map[string]any{"mongodb_command_name": "find", "mongodb_database_name": "xraytest", "mongodb_collection_name": "users"}
+		if !on {
+			want = nil
+		}
+		if len(ann) != len(want) {
+			t.Errorf("annotations %v, want %v", ann, want)
+		}
+		for k, v := range want {
+			if ann[k] != v {
+				t.Errorf("annotation %s = %v, want %v", k, ann[k], v)
+			}
+		}
+		if err := xraytest.Validate(doc); err != nil {
+			t.Error(err)
+		}
+	}
+}
