@@ -111,9 +111,44 @@ func Handler(namer SegmentNamer, h http.Handler, opts ...Option) http.Handler {
 }
 
 func serve(cfg *handlerConfig, namer SegmentNamer, h http.Handler, w http.ResponseWriter, r *http.Request) {
-	if tracehook.BeginSegment == nil {
+	r, q := StartRequest(w, r, namer)
+	if !q.Sampled() {
 		h.ServeHTTP(w, r)
 		return
+	}
+	ww, rw := wrap(w)
+	defer func() {
+		if p := recover(); p != nil {
+			q.Panic(p, rw.written)
+			panic(p)
+		}
+	}()
+	h.ServeHTTP(ww, r)
+
+	if cfg.route != nil {
+		q.SetName(cfg.route(r))
+	}
+	q.End(rw.status, rw.written)
+}
+
+// Request is an incoming request being traced, for middlewares of routers
+// that see the response through their own writer (gin, echo): StartRequest
+// begins it, End ends it with the status the framework wrote. Its methods
+// do nothing on the zero or an unsampled Request.
+type Request struct {
+	seg tracehook.Span
+}
+
+// StartRequest begins the segment of an incoming request as Handler does:
+// named by namer, continuing the caller's X-Amzn-Trace-Id, with the
+// response header set on w and the segment in the returned request's
+// context. End must follow.
+func StartRequest(w http.ResponseWriter, r *http.Request, namer SegmentNamer) (*http.Request, Request) {
+	if tracehook.BeginSegment == nil {
+		return r, Request{}
+	}
+	if namer == nil {
+		namer = NewFixedSegmentNamer("")
 	}
 	var in *header.Header
 	if v := r.Header.Get(header.Name); v != "" {
@@ -123,46 +158,66 @@ func serve(cfg *handlerConfig, namer SegmentNamer, h http.Handler, w http.Respon
 	ctx, seg := tracehook.BeginSegment(r.Context(), namer.Name(host), in,
 		sampling.Request{Host: host, Method: r.Method, URL: r.URL.Path})
 	if seg == nil { // the SDK is disabled
-		h.ServeHTTP(w, r)
-		return
+		return r, Request{}
 	}
 	w.Header().Set(header.Name, responseHeader(seg, in))
 	r = r.WithContext(ctx)
 	if !seg.Sampled() {
-		h.ServeHTTP(w, r)
-		return
+		return r, Request{}
 	}
-
 	req := tracehook.HTTPRequest{Method: r.Method, URL: requestURL(r), UserAgent: r.UserAgent()}
 	req.ClientIP, req.XForwardedFor = clientIP(r)
 	seg.SetHTTPRequest(req)
+	return r, Request{seg: seg}
+}
 
-	ww, rw := wrap(w)
-	defer func() {
-		if p := recover(); p != nil {
-			if p != http.ErrAbortHandler {
-				seg.RecordPanic(p)
-			}
-			seg.SetHTTPResponse(http.StatusInternalServerError, rw.written)
-			seg.AddFaultFlag()
-			seg.Close(nil)
-			panic(p)
-		}
-	}()
-	h.ServeHTTP(ww, r)
+// Sampled reports whether the request is recorded.
+func (q Request) Sampled() bool { return q.seg != nil && q.seg.Sampled() }
 
-	if cfg.route != nil {
-		if name := cfg.route(r); name != "" {
-			seg.SetName(name)
-		}
+// SetName renames the segment, typically with the matched route's pattern;
+// an empty name keeps the one it has.
+func (q Request) SetName(name string) {
+	if q.Sampled() && name != "" {
+		q.seg.SetName(name)
 	}
-	status := rw.status
+}
+
+// AddError records err, which the application's handler returned or the
+// framework collected, as the cause; the status given to End sets the
+// flags.
+func (q Request) AddError(err error) {
+	if q.Sampled() && err != nil {
+		q.seg.AddCause(err, false)
+	}
+}
+
+// End records the response (status 0 means 200) and sends the segment:
+// 4xx set error (429 also throttle), 5xx fault.
+func (q Request) End(status int, size int64) {
+	if !q.Sampled() {
+		return
+	}
 	if status == 0 {
 		status = http.StatusOK
 	}
-	seg.SetHTTPResponse(status, rw.written)
-	markStatus(seg, status)
-	seg.Close(nil)
+	q.seg.SetHTTPResponse(status, size)
+	markStatus(q.seg, status)
+	q.seg.Close(nil)
+}
+
+// Panic records a panic of the handler (but http.ErrAbortHandler) as a
+// fault with status 500 and sends the segment; the caller re-panics or
+// recovers as its framework does.
+func (q Request) Panic(p any, size int64) {
+	if !q.Sampled() {
+		return
+	}
+	if p != http.ErrAbortHandler {
+		q.seg.RecordPanic(p)
+	}
+	q.seg.SetHTTPResponse(http.StatusInternalServerError, size)
+	q.seg.AddFaultFlag()
+	q.seg.Close(nil)
 }
 
 // markStatus sets the flags of a response status: 4xx error, 429 also
