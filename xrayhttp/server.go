@@ -119,6 +119,9 @@ func serve(cfg *handlerConfig, namer SegmentNamer, h http.Handler, w http.Respon
 	ww, rw := wrap(w)
 	defer func() {
 		if p := recover(); p != nil {
+			if cfg.route != nil {
+				q.SetName(cfg.route(r))
+			}
 			q.Panic(p, rw.written)
 			panic(p)
 		}
