@@ -74,7 +74,17 @@ type Option interface {
 }
 
 type handlerConfig struct {
-	route func(*http.Request) string
+	route   func(*http.Request) string
+	headers []string // request headers given to sampling as attributes
+}
+
+// WithSamplingHeaders gives the values of the named request headers to the
+// sampling strategy as request attributes (sampling.Request.Attributes,
+// keyed by the names as given), so that centralized sampling rules with
+// attributes apply: a rule with Attributes {"X-Tenant": "gold"} then
+// samples the requests that carry that header.
+func WithSamplingHeaders(names ...string) Option {
+	return optionFunc(func(c *handlerConfig) { c.headers = append(c.headers, names...) })
 }
 
 type optionFunc func(*handlerConfig)
@@ -111,7 +121,7 @@ func Handler(namer SegmentNamer, h http.Handler, opts ...Option) http.Handler {
 }
 
 func serve(cfg *handlerConfig, namer SegmentNamer, h http.Handler, w http.ResponseWriter, r *http.Request) {
-	r, q := StartRequest(w, r, namer)
+	r, q := startRequest(cfg, w, r, namer)
 	if !q.Sampled() {
 		h.ServeHTTP(w, r)
 		return
@@ -145,8 +155,18 @@ type Request struct {
 // StartRequest begins the segment of an incoming request as Handler does:
 // named by namer, continuing the caller's X-Amzn-Trace-Id, with the
 // response header set on w and the segment in the returned request's
-// context. End must follow.
-func StartRequest(w http.ResponseWriter, r *http.Request, namer SegmentNamer) (*http.Request, Request) {
+// context. End must follow. Of the options, WithSamplingHeaders applies.
+func StartRequest(w http.ResponseWriter, r *http.Request, namer SegmentNamer, opts ...Option) (*http.Request, Request) {
+	var cfg handlerConfig
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&cfg)
+		}
+	}
+	return startRequest(&cfg, w, r, namer)
+}
+
+func startRequest(cfg *handlerConfig, w http.ResponseWriter, r *http.Request, namer SegmentNamer) (*http.Request, Request) {
 	if tracehook.BeginSegment == nil {
 		return r, Request{}
 	}
@@ -158,8 +178,16 @@ func StartRequest(w http.ResponseWriter, r *http.Request, namer SegmentNamer) (*
 		in = header.FromString(v)
 	}
 	host := hostOnly(r.Host)
-	ctx, seg := tracehook.BeginSegment(r.Context(), namer.Name(host), in,
-		sampling.Request{Host: host, Method: r.Method, URL: r.URL.Path})
+	sr := sampling.Request{Host: host, Method: r.Method, URL: r.URL.Path}
+	for _, name := range cfg.headers {
+		if v := r.Header.Get(name); v != "" {
+			if sr.Attributes == nil {
+				sr.Attributes = make(map[string]string, len(cfg.headers))
+			}
+			sr.Attributes[name] = v
+		}
+	}
+	ctx, seg := tracehook.BeginSegment(r.Context(), namer.Name(host), in, sr)
 	if seg == nil { // the SDK is disabled
 		return r, Request{}
 	}

@@ -44,6 +44,19 @@ type Option func(*config)
 type config struct {
 	rec  *xray.Recorder
 	name string
+	keys []string // incoming metadata given to sampling as attributes
+}
+
+// WithSamplingMetadata gives the values of the named incoming metadata keys
+// to the sampling strategy as request attributes (keyed by the names as
+// given, lower-cased as gRPC metadata is), so that centralized sampling
+// rules with attributes apply to the server's calls.
+func WithSamplingMetadata(keys ...string) Option {
+	return func(c *config) {
+		for _, k := range keys {
+			c.keys = append(c.keys, strings.ToLower(k))
+		}
+	}
 }
 
 // WithRecorder records with r instead of the default recorder.
@@ -121,8 +134,16 @@ func (c *config) beginServer(ctx context.Context, method string) (context.Contex
 	if name == "" {
 		name = serviceName(method)
 	}
-	ctx, seg := c.recorder().BeginSegment(ctx, name, xray.WithTraceHeader(h),
-		xray.WithSamplingRequest(sampling.Request{Host: authority, Method: http.MethodPost, URL: method}))
+	sr := sampling.Request{Host: authority, Method: http.MethodPost, URL: method}
+	for _, k := range c.keys {
+		if v := md.Get(k); len(v) > 0 {
+			if sr.Attributes == nil {
+				sr.Attributes = make(map[string]string, len(c.keys))
+			}
+			sr.Attributes[k] = v[0]
+		}
+	}
+	ctx, seg := c.recorder().BeginSegment(ctx, name, xray.WithTraceHeader(h), xray.WithSamplingRequest(sr))
 	if seg.Sampled() {
 		req := xray.HTTPRequest{Method: http.MethodPost, URL: "grpc://" + authority + method, UserAgent: first(md.Get("user-agent"))}
 		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {

@@ -332,8 +332,17 @@ func LoadRules(path string) (*Rules, error) {
 	return NewRules(b)
 }
 
-// NewRules converts a local rules document into sampling rule records.
+// NewRules converts a rules document into sampling rule records: the X-Ray
+// SDKs' local rules (version 1 or 2), or X-Ray's own rules as
+// "aws xray get-sampling-rules" prints them ({"SamplingRuleRecords": [...]}),
+// which can name attributes.
 func NewRules(doc []byte) (*Rules, error) {
+	var central struct {
+		Records []ruleRecord `json:"SamplingRuleRecords"`
+	}
+	if json.Unmarshal(doc, &central) == nil && len(central.Records) > 0 {
+		return centralRules(central.Records)
+	}
 	s, err := sampling.NewLocalizedStrategyFromJSONBytes(doc)
 	if err != nil {
 		return nil, err
@@ -355,6 +364,52 @@ func NewRules(doc []byte) (*Rules, error) {
 			ServiceName: "*", ServiceType: "*", Host: rule.Host, HTTPMethod: rule.Method, URLPath: rule.URLPath,
 			Version: 1, Attributes: map[string]string{},
 		}})
+	}
+	return rs, nil
+}
+
+// centralRules keeps X-Ray's rule records as they are, checked: a rule
+// needs a name, a rate between 0 and 1, and one rule must be Default.
+func centralRules(records []ruleRecord) (*Rules, error) {
+	now := float64(time.Now().Unix())
+	rs := &Rules{modified: now}
+	hasDefault := false
+	for i, rec := range records {
+		r := rec.SamplingRule
+		switch {
+		case r.RuleName == "":
+			return nil, fmt.Errorf("sampling rule %d has no RuleName", i+1)
+		case r.FixedRate < 0 || r.FixedRate > 1:
+			return nil, fmt.Errorf("sampling rule %s: FixedRate %v is not between 0 and 1", r.RuleName, r.FixedRate)
+		case r.ReservoirSize < 0:
+			return nil, fmt.Errorf("sampling rule %s: negative ReservoirSize", r.RuleName)
+		}
+		hasDefault = hasDefault || r.RuleName == "Default"
+		for _, f := range []*string{&r.ResourceARN, &r.ServiceName, &r.ServiceType, &r.Host, &r.HTTPMethod, &r.URLPath} {
+			if *f == "" {
+				*f = "*"
+			}
+		}
+		if r.RuleARN == "" {
+			r.RuleARN = "arn:aws:xray:local:000000000000:sampling-rule/" + r.RuleName
+		}
+		if r.Version == 0 {
+			r.Version = 1
+		}
+		if r.Attributes == nil {
+			r.Attributes = map[string]string{}
+		}
+		if rec.CreatedAt == 0 {
+			rec.CreatedAt = now
+		}
+		if rec.ModifiedAt == 0 {
+			rec.ModifiedAt = now
+		}
+		rec.SamplingRule = r
+		rs.records = append(rs.records, rec)
+	}
+	if !hasDefault {
+		return nil, errors.New("sampling rules: a rule named Default is required")
 	}
 	return rs, nil
 }
