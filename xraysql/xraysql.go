@@ -143,6 +143,24 @@ func WithPoolWait() Option {
 	return optionFunc(func(c *sqltrace.Config) { c.PoolWait = true })
 }
 
+// WithSQLCommenter appends the trace context to each statement executed
+// directly (ExecContext, QueryContext; not prepared statements) as a
+// sqlcommenter comment: traceparent (W3C) and x-amzn-trace-id, naming the
+// trace and the call's subsegment, so that the database's logs,
+// pg_stat_activity and slow-query logs can be joined to traces. The
+// recorded statement has no comment.
+//
+// A comment that differs on every call makes every call a new statement
+// for a cache keyed by statement text: pgx caches so by default, so with
+// pgx the comment is added only when the DSN sets default_query_exec_mode
+// to exec, simple_protocol or describe_exec (a warning says so otherwise).
+// lib/pq, go-sql-driver/mysql and modernc.org/sqlite keep no such cache.
+// Prepared statements are never commented: their text is fixed when they
+// are prepared, and they are reused across traces.
+func WithSQLCommenter() Option {
+	return optionFunc(func(c *sqltrace.Config) { c.SQLCommenter = true })
+}
+
 // WithRawErrorMessages records database error messages as they are. By
 // default the values they quote are replaced with ?, since messages such as
 // MySQL's "Duplicate entry 'alice@example.com'" repeat the data.

@@ -164,15 +164,19 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	}
 	started := c.t.now()
 	sctx, span := c.begin(ctx)
+	sent := query
+	if c.t.commenting() {
+		sent = comment(ctx, span, query)
+	}
 	var res driver.Result
 	var err error
 	if hasCtx {
-		res, err = ec.ExecContext(sctx, query, args)
+		res, err = ec.ExecContext(sctx, sent, args)
 	} else {
 		var values []driver.Value
 		if values, err = namedToValues(args); err == nil {
 			if err = ctx.Err(); err == nil {
-				res, err = e.Exec(query, values)
+				res, err = e.Exec(sent, values)
 			}
 		}
 	}
@@ -203,15 +207,19 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	}
 	started := c.t.now()
 	sctx, span := c.begin(ctx)
+	sent := query
+	if c.t.commenting() {
+		sent = comment(ctx, span, query)
+	}
 	var rs driver.Rows
 	var err error
 	if hasCtx {
-		rs, err = qc.QueryContext(sctx, query, args)
+		rs, err = qc.QueryContext(sctx, sent, args)
 	} else {
 		var values []driver.Value
 		if values, err = namedToValues(args); err == nil {
 			if err = ctx.Err(); err == nil {
-				rs, err = q.Query(query, values)
+				rs, err = q.Query(sent, values)
 			}
 		}
 	}

@@ -43,6 +43,9 @@ type Config struct {
 	// PoolWait records, on the subsegment of a call that had to wait for a
 	// connection, how long it waited (metadata database.pool_wait_ms).
 	PoolWait bool
+	// SQLCommenter appends the trace context to each statement executed
+	// directly (not prepared) as a sqlcommenter comment.
+	SQLCommenter bool
 }
 
 // tracer is the state shared by every connection of one traced database.
@@ -61,6 +64,8 @@ type tracer struct {
 	cache   map[cacheKey]*SQL
 
 	missingReported atomic.Bool
+
+	comment bool // SQLCommenter, where it does not defeat a statement cache
 
 	// For Config.PoolWait: the pool's statistics when last read.
 	db        atomic.Pointer[sql.DB]
@@ -109,6 +114,7 @@ func newTracer(cfg Config, inner any) *tracer {
 		User:             info.user,
 	})
 	t.cache = make(map[cacheKey]*SQL)
+	t.setupCommenter(pkg)
 	return t
 }
 
