@@ -66,6 +66,18 @@ func WithParameters(fn func(query string, vars []any) any) Option {
 	})
 }
 
+// WithSQLCommenter appends the trace context to each statement as a
+// sqlcommenter comment (traceparent and x-amzn-trace-id, naming the trace
+// and the operation's subsegment), so that the database's logs and
+// pg_stat_activity can be joined to traces. The recorded statement has no
+// comment. With PostgreSQL, GORM runs pgx, which caches statements by
+// their text: comments are added only when the DSN sets
+// default_query_exec_mode=exec (or simple_protocol, describe_exec), so
+// that the cache is not defeated; see xraysql.WithSQLCommenter.
+func WithSQLCommenter() Option {
+	return optionFunc(func(c *sqltrace.Config) { c.SQLCommenter = true })
+}
+
 // Plugin is the GORM plugin.
 type Plugin struct {
 	cfg      sqltrace.Config
@@ -194,6 +206,7 @@ type stateKey struct{}
 type call struct {
 	span    sqltrace.Span
 	started time.Time
+	ctx     context.Context // the statement's context before, when it was replaced
 }
 
 func (p *Plugin) before() func(*gorm.DB) {
@@ -210,11 +223,17 @@ func (p *Plugin) before() func(*gorm.DB) {
 			parent = t.span
 		}
 		started := p.t.Now()
-		_, span := p.t.Start(ctx, parent)
+		sctx, span := p.t.Start(ctx, parent)
 		if span == nil {
 			return
 		}
-		tx.Statement.Settings.Store(stateKey{}, &call{span: span, started: started})
+		c := &call{span: span, started: started}
+		if p.t.Commenting() {
+			// The statement runs with the subsegment in its context, so
+			// that its comment names the operation.
+			c.ctx, tx.Statement.Context = tx.Statement.Context, sctx
+		}
+		tx.Statement.Settings.Store(stateKey{}, c)
 	}
 }
 
@@ -230,6 +249,9 @@ func (p *Plugin) after(op string) func(*gorm.DB) {
 		c, ok := v.(*call)
 		if !ok || c == nil {
 			return
+		}
+		if c.ctx != nil {
+			tx.Statement.Context = c.ctx
 		}
 		query := tx.Statement.SQL.String()
 		if tx.Statement.Table != "" {
@@ -264,10 +286,32 @@ type txBeginner interface {
 	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
 }
 
-// connPool wraps GORM's pool so that each transaction is a subsegment.
+// connPool wraps GORM's pool so that each transaction is a subsegment
+// (and, with WithSQLCommenter, each statement carries the trace context).
 type connPool struct {
 	txBeginner
 	p *Plugin
+}
+
+// comment adds the trace context to query (WithSQLCommenter), unless
+// xraysql traces the connection underneath and comments for itself.
+func (p *Plugin) comment(ctx context.Context, query string) string {
+	if p.disabled {
+		return query
+	}
+	return p.t.Comment(ctx, query)
+}
+
+func (c *connPool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return c.txBeginner.ExecContext(ctx, c.p.comment(ctx, query), args...)
+}
+
+func (c *connPool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return c.txBeginner.QueryContext(ctx, c.p.comment(ctx, query), args...)
+}
+
+func (c *connPool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return c.txBeginner.QueryRowContext(ctx, c.p.comment(ctx, query), args...)
 }
 
 // BeginTx starts a transaction in a subsegment that lasts until Commit or
@@ -306,6 +350,18 @@ type txConn struct {
 	p       *Plugin
 	span    sqltrace.Span
 	started time.Time
+}
+
+func (t *txConn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.Tx.ExecContext(ctx, t.p.comment(ctx, query), args...)
+}
+
+func (t *txConn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.Tx.QueryContext(ctx, t.p.comment(ctx, query), args...)
+}
+
+func (t *txConn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.Tx.QueryRowContext(ctx, t.p.comment(ctx, query), args...)
 }
 
 func (t *txConn) Commit() error {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/glebarez/sqlite"
 	"github.com/openxray/xray"
@@ -74,7 +75,7 @@ func dialectors(t *testing.T) map[string]gorm.Dialector {
 	}
 }
 
-func open(t *testing.T, d gorm.Dialector) *gorm.DB {
+func open(t *testing.T, d gorm.Dialector, opts ...xraygorm.Option) *gorm.DB {
 	t.Helper()
 	db, err := gorm.Open(d, &gorm.Config{Logger: logger.Discard})
 	if err != nil {
@@ -88,7 +89,7 @@ func open(t *testing.T, d gorm.Dialector) *gorm.DB {
 	if err := db.AutoMigrate(&User{}, &Order{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Use(xraygorm.NewPlugin()); err != nil {
+	if err := db.Use(xraygorm.NewPlugin(opts...)); err != nil {
 		t.Fatal(err)
 	}
 	return db
@@ -268,6 +269,85 @@ func TestHostileLiteralsNotRecorded(t *testing.T) {
 			}
 			if !strings.Contains(raw, "sanitized_query") {
 				t.Error("no statement was recorded")
+			}
+		})
+	}
+}
+
+// WithSQLCommenter: the statement PostgreSQL and MariaDB see running names
+// the trace and the operation's subsegment; the recorded one has no
+// comment.
+func TestSQLCommenter(t *testing.T) {
+	cases := map[string]struct {
+		dialector gorm.Dialector
+		observer  gorm.Dialector
+		sleep     string
+		activity  string
+	}{
+		"postgres": {
+			postgres.Open("host=127.0.0.1 port=5432 user=postgres password=gormS3cret dbname=test sslmode=disable default_query_exec_mode=exec"),
+			postgres.Open("host=127.0.0.1 port=5432 user=postgres dbname=test sslmode=disable"),
+			"SELECT pg_sleep(0.4)",
+			"SELECT query FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND pid <> pg_backend_pid() LIMIT 1",
+		},
+		"mysql": {
+			mysql.Open("root@tcp(127.0.0.1:3306)/test?parseTime=true"),
+			mysql.Open("root@tcp(127.0.0.1:3306)/test"),
+			"SELECT SLEEP(0.4)",
+			"SELECT INFO FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT SLEEP%' LIMIT 1",
+		},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			db := open(t, c.dialector, xraygorm.WithSQLCommenter())
+			observer, err := gorm.Open(c.observer, &gorm.Config{Logger: logger.Discard})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o, err := observer.DB(); err == nil {
+				defer o.Close()
+			}
+			tr := newTracing(t)
+			seen := make(chan string, 1)
+			doc := tr.segment(func(ctx context.Context) {
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					db.WithContext(ctx).Exec(c.sleep)
+				}()
+				deadline := time.Now().Add(5 * time.Second)
+				for time.Now().Before(deadline) {
+					var text string
+					if err := observer.Raw(c.activity).Scan(&text).Error; err == nil && text != "" {
+						seen <- text
+						break
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+				<-done
+			})
+			var text string
+			select {
+			case text = <-seen:
+			default:
+				t.Fatal("the statement was never seen running")
+			}
+			var sub xraytest.Document
+			doc.Walk(func(d, _ xraytest.Document) {
+				if d.Object("sql") != nil {
+					sub = d
+				}
+			})
+			if sub == nil {
+				t.Fatalf("no sql subsegment: %v", doc)
+			}
+			traceID := doc.String("trace_id")
+			w3c := "00-" + traceID[2:10] + traceID[11:] + "-" + sub.ID() + "-01"
+			if !strings.Contains(text, "traceparent='"+w3c+"'") {
+				t.Errorf("the server saw %q; want traceparent %s", text, w3c)
+			}
+			if q, _ := sub.Object("sql")["sanitized_query"].(string); strings.Contains(q, "traceparent") {
+				t.Errorf("recorded statement holds the comment: %q", q)
 			}
 		})
 	}

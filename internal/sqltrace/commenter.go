@@ -79,7 +79,9 @@ func (t *tracer) setupCommenter(pkg string) {
 		return
 	}
 	t.comment = true
-	if strings.HasPrefix(pkg, "github.com/jackc/pgx") && !pgxUncached(t.cfg.DSN) {
+	// pgx, directly or under GORM's PostgreSQL driver.
+	usesPgx := strings.HasPrefix(pkg, "github.com/jackc/pgx") || strings.HasPrefix(pkg, "gorm.io/driver/postgres")
+	if usesPgx && !pgxUncached(t.cfg.DSN) {
 		t.comment = false
 		slog.Default().Warn("xraysql: sqlcommenter is off for this database: pgx caches statements by their text, " +
 			"and a comment per call would defeat the cache; set default_query_exec_mode=exec (or simple_protocol, describe_exec) in the DSN to have comments")
@@ -106,3 +108,16 @@ func pgxUncached(dsn string) bool {
 	}
 	return false
 }
+
+// Comment returns query with the trace context of the entity in ctx
+// appended, when the tracer comments statements (Config.SQLCommenter);
+// query itself otherwise.
+func (t *tracer) Comment(ctx context.Context, query string) string {
+	if !t.comment {
+		return query
+	}
+	return comment(ctx, nil, query)
+}
+
+// Commenting reports whether the tracer comments statements.
+func (t *tracer) Commenting() bool { return t.comment }
