@@ -311,3 +311,67 @@ func TestHostileLiteralsNotRecorded(t *testing.T) {
 		t.Error("the statements were not recorded at all")
 	}
 }
+
+// SQLComment: the statement pg_stat_activity shows names the trace and the
+// query's subsegment; on a connection that caches statements it is left
+// alone.
+func TestSQLComment(t *testing.T) {
+	ctx := context.Background()
+	observer, err := pgx.Connect(ctx, dsn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer observer.Close(ctx)
+	running := func(prefix string) string {
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			var q string
+			if observer.QueryRow(ctx, "SELECT query FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid() LIMIT 1", prefix+"%").Scan(&q) == nil {
+				return q
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return ""
+	}
+	for _, mode := range []string{"exec", "cache_statement"} {
+		t.Run(mode, func(t *testing.T) {
+			cfg, err := pgx.ParseConfig(dsn() + "&default_query_exec_mode=" + mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Tracer = xraypgx.NewTracer()
+			c, err := pgx.ConnectConfig(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close(ctx)
+			tr := newTracing(t)
+			seen := make(chan string, 1)
+			doc := tr.segment(func(ctx context.Context) {
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					if _, err := c.Exec(ctx, "SELECT pg_sleep(0.4)", xraypgx.SQLComment{}); err != nil {
+						t.Error(err)
+					}
+				}()
+				seen <- running("SELECT pg_sleep")
+				<-done
+			})
+			text := <-seen
+			subs := sqlSubs(doc)
+			if len(subs) != 1 {
+				t.Fatalf("%d sql subsegments", len(subs))
+			}
+			traceID := doc.String("trace_id")
+			w3c := "00-" + traceID[2:10] + traceID[11:] + "-" + subs[0].ID() + "-01"
+			commented := strings.Contains(text, "traceparent='"+w3c+"'")
+			if commented != (mode == "exec") {
+				t.Errorf("%s: the server saw %q", mode, text)
+			}
+			if q := subs[0].Object("sql")["sanitized_query"].(string); strings.Contains(q, "traceparent") {
+				t.Errorf("recorded statement holds the comment: %q", q)
+			}
+		})
+	}
+}

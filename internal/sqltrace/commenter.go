@@ -121,3 +121,8 @@ func (t *tracer) Comment(ctx context.Context, query string) string {
 
 // Commenting reports whether the tracer comments statements.
 func (t *tracer) Commenting() bool { return t.comment }
+
+// AppendComment returns query with the trace context of the entity in ctx
+// appended as a sqlcommenter comment, whatever the tracer's settings: for
+// integrations whose driver asks per call (pgx's QueryRewriter).
+func AppendComment(ctx context.Context, query string) string { return comment(ctx, nil, query) }
