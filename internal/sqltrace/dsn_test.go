@@ -128,3 +128,34 @@ func FuzzSanitizeLeaksNoLiteral(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseDSN: no DSN makes the parser panic or loop, for any engine, and
+// a password the DSN states plainly never comes back out.
+func FuzzParseDSN(f *testing.F) {
+	for _, s := range []string{
+		"postgres://u:p@h/db?sslmode=disable", "host=h password='a b' user=u", "u:p@tcp(h:3306)/db?x=1",
+		`Server=h;Password="a;b";Database=d`, "file:x.db?_pragma=key('k')", "odbc:server=h;pwd={a;b}", "u:p@acct/db",
+	} {
+		f.Add(s, "Zq9Secret")
+	}
+	f.Fuzz(func(t *testing.T, dsn, secret string) {
+		for _, engine := range []string{typePostgreSQL, typeMySQL, typeSQLite, typeSQLServer, typeOracle, typeUnknown} {
+			parseDSN(dsn, engine)
+		}
+		// The plain forms, with the fuzzed secret as the password.
+		if len(secret) < 4 || strings.ContainsAny(secret, "'\\\" \t\n\r;{}@:/?&=%#") {
+			return
+		}
+		for _, c := range []struct{ dsn, engine string }{
+			{"postgres://u:" + secret + "@h/db", typePostgreSQL},
+			{"host=h password=" + secret + " user=u", typePostgreSQL},
+			{"u:" + secret + "@tcp(h)/db", typeMySQL},
+			{"Server=h;Password=" + secret + ";Database=d", typeSQLServer},
+		} {
+			got := parseDSN(c.dsn, c.engine)
+			if strings.Contains(got.url+got.connStr+got.user+got.host+got.database, secret) {
+				t.Fatalf("%q leaks %q: %+v", c.dsn, secret, got)
+			}
+		}
+	})
+}
