@@ -8,7 +8,9 @@
 //	pool, _ := pgxpool.NewWithConfig(ctx, cfg)
 //
 // or xraypgx.NewPool(ctx, dsn). The tracer works next to others under
-// pgx's multitracer.
+// pgx's multitracer. WithSQLCommenter appends each statement's trace
+// context as a sqlcommenter comment, for PostgreSQL's logs and
+// pg_stat_activity.
 package xraypgx
 
 import (
@@ -81,7 +83,8 @@ type Tracer struct {
 	once sync.Once
 	t    *sqltrace.Tracer
 
-	txs sync.Map // *pgx.Conn → *txState: the open transaction's subsegment
+	txs     sync.Map // *pgx.Conn → *txState: the open transaction's subsegment
+	writers sync.Map // net.Conn → *commentWriter (WithSQLCommenter)
 }
 
 var (
@@ -110,6 +113,7 @@ func NewTracer(opts ...Option) *Tracer {
 func (t *Tracer) engine(cc *pgx.ConnConfig) *sqltrace.Tracer {
 	t.once.Do(func() {
 		c := t.cfg.sql
+		c.SQLCommenter = false // comments go through BuildFrontend's writer
 		if cc != nil {
 			u := url.URL{Scheme: "postgres", Host: net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port))), Path: "/" + cc.Database}
 			if cc.User != "" {
@@ -149,12 +153,13 @@ const (
 
 // call is what a Start hands its End through the context.
 type call struct {
-	span    sqltrace.Span
-	sql     *sqltrace.SQL
-	started time.Time
-	ctx     context.Context
-	n       int
-	err     error
+	span      sqltrace.Span
+	sql       *sqltrace.SQL
+	started   time.Time
+	ctx       context.Context
+	n         int
+	err       error
+	uncomment func() // clears the connection's comment (WithSQLCommenter)
 }
 
 type txState struct {
@@ -211,7 +216,8 @@ func (t *Tracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 	if span == nil {
 		return ctx
 	}
-	return context.WithValue(sctx, queryKey, &call{span: span, sql: e.Statement(data.SQL, false), started: started})
+	return context.WithValue(sctx, queryKey, &call{span: span, sql: e.Statement(data.SQL, false), started: started,
+		uncomment: t.commenting(sctx, conn)})
 }
 
 var (
@@ -253,6 +259,9 @@ func (t *Tracer) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, data pgx.Tra
 		e.Finish(st.span, e.Base(), data.Err, st.started)
 		return
 	}
+	if c.uncomment != nil {
+		c.uncomment()
+	}
 	if data.Err == nil {
 		c.span.AddMetadataToNamespace("sql", "rows_affected", data.CommandTag.RowsAffected())
 	}
@@ -272,7 +281,7 @@ func (t *Tracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 		n = data.Batch.Len()
 	}
 	span.AddMetadataToNamespace("sql", "batch_statements", n)
-	return context.WithValue(sctx, batchKey, &call{span: span, started: started, ctx: sctx})
+	return context.WithValue(sctx, batchKey, &call{span: span, started: started, ctx: sctx, uncomment: t.commenting(sctx, conn)})
 }
 
 // TraceBatchQuery records one statement of a batch: its first error, and
@@ -306,6 +315,9 @@ func (t *Tracer) TraceBatchEnd(ctx context.Context, conn *pgx.Conn, data pgx.Tra
 	c, ok := ctx.Value(batchKey).(*call)
 	if !ok {
 		return
+	}
+	if c.uncomment != nil {
+		c.uncomment()
 	}
 	e := t.connEngine(conn)
 	err := data.Err
@@ -444,7 +456,9 @@ func Connect(ctx context.Context, dsn string, opts ...Option) (*pgx.Conn, error)
 	if err != nil {
 		return nil, err
 	}
-	cfg.Tracer = NewTracer(opts...)
+	t := NewTracer(opts...)
+	cfg.Tracer = t
+	cfg.BuildFrontend = t.BuildFrontend
 	return pgx.ConnectConfig(ctx, cfg)
 }
 
@@ -454,7 +468,9 @@ func NewPool(ctx context.Context, dsn string, opts ...Option) (*pgxpool.Pool, er
 	if err != nil {
 		return nil, err
 	}
-	cfg.ConnConfig.Tracer = NewTracer(opts...)
+	t := NewTracer(opts...)
+	cfg.ConnConfig.Tracer = t
+	cfg.ConnConfig.BuildFrontend = t.BuildFrontend
 	return pgxpool.NewWithConfig(ctx, cfg)
 }
 

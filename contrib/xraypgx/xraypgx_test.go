@@ -375,3 +375,85 @@ func TestSQLComment(t *testing.T) {
 		})
 	}
 }
+
+// WithSQLCommenter: in the modes that send each statement's text, the
+// statement PostgreSQL sees running names the trace and the query's
+// subsegment; queries, batches and COPY work as before; in the caching
+// mode nothing changes.
+func TestWithSQLCommenter(t *testing.T) {
+	ctx := context.Background()
+	observer, err := pgx.Connect(ctx, dsn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer observer.Close(ctx)
+	running := func(prefix string) string {
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			var q string
+			if observer.QueryRow(ctx, "SELECT query FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid() LIMIT 1", prefix+"%").Scan(&q) == nil {
+				return q
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return ""
+	}
+	for _, mode := range []string{"exec", "simple_protocol", "describe_exec", "cache_statement"} {
+		t.Run(mode, func(t *testing.T) {
+			c, err := xraypgx.Connect(ctx, dsn()+"&default_query_exec_mode="+mode, xraypgx.WithSQLCommenter())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close(ctx)
+			if _, err := c.Exec(ctx, "CREATE TABLE IF NOT EXISTS xraypgx_comment (id INT, name TEXT)"); err != nil {
+				t.Fatal(err)
+			}
+			tr := newTracing(t)
+			seen := make(chan string, 1)
+			doc := tr.segment(func(ctx context.Context) {
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					if _, err := c.Exec(ctx, "SELECT pg_sleep(0.3);"); err != nil {
+						t.Error(err)
+					}
+				}()
+				seen <- running("SELECT pg_sleep")
+				<-done
+				// Queries, a batch and COPY still work, with their values.
+				var n int
+				var s string
+				if err := c.QueryRow(ctx, "SELECT $1::int + 1, $2::text", 41, "a'b").Scan(&n, &s); err != nil || n != 42 || s != "a'b" {
+					t.Errorf("query: %d %q %v", n, s, err)
+				}
+				b := &pgx.Batch{}
+				b.Queue("SELECT 1")
+				b.Queue("SELECT $1::text", "x")
+				if err := c.SendBatch(ctx, b).Close(); err != nil {
+					t.Errorf("batch: %v", err)
+				}
+				if _, err := c.CopyFrom(ctx, pgx.Identifier{"xraypgx_comment"}, []string{"id", "name"}, pgx.CopyFromRows([][]any{{1, "x"}})); err != nil {
+					t.Errorf("copy: %v", err)
+				}
+			})
+			text := <-seen
+			subs := sqlSubs(doc)
+			if len(subs) < 4 {
+				t.Fatalf("%d sql subsegments", len(subs))
+			}
+			traceID := doc.String("trace_id")
+			w3c := "00-" + traceID[2:10] + traceID[11:] + "-" + subs[0].ID() + "-01"
+			if commented := strings.Contains(text, "traceparent='"+w3c+"'"); commented != (mode != "cache_statement") {
+				t.Errorf("%s: the server saw %q (want traceparent %s: %v)", mode, text, w3c, mode != "cache_statement")
+			}
+			if mode != "cache_statement" && !strings.HasSuffix(strings.TrimSpace(text), "*/;") {
+				t.Errorf("the comment goes before the semicolon: %q", text)
+			}
+			for _, s := range subs {
+				if q, _ := s.Object("sql")["sanitized_query"].(string); strings.Contains(q, "traceparent") {
+					t.Errorf("recorded statement holds the comment: %q", q)
+				}
+			}
+		})
+	}
+}

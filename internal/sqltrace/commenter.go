@@ -27,21 +27,18 @@ func comment(ctx context.Context, span Span, query string) string {
 	if span == nil && tracehook.FromContext != nil {
 		span = tracehook.FromContext(ctx)
 	}
+	return WithComment(query, suffix(span))
+}
+
+// suffix returns the comment naming span, with a leading space, or "".
+func suffix(span Span) string {
 	if span == nil {
-		return query
-	}
-	trimmed := strings.TrimRight(query, " \t\r\n")
-	body, semi := trimmed, ""
-	if strings.HasSuffix(body, ";") {
-		body, semi = strings.TrimRight(body[:len(body)-1], " \t\r\n"), ";"
-	}
-	if strings.HasSuffix(body, "*/") {
-		return query // a comment of the program's own, or ours already
+		return ""
 	}
 	var tid [40]byte
 	traceID := span.AppendTraceID(tid[:0]) // 1-xxxxxxxx-yyyyyyyyyyyyyyyyyyyyyyyy
 	if len(traceID) != 35 {
-		return query
+		return ""
 	}
 	flags := "00"
 	sampled := "0"
@@ -50,8 +47,7 @@ func comment(ctx context.Context, span Span, query string) string {
 	}
 	id := span.ID()
 	var b strings.Builder
-	b.Grow(len(body) + 200)
-	b.WriteString(body)
+	b.Grow(200)
 	b.WriteString(" /*traceparent='00-")
 	b.Write(traceID[2:10])
 	b.Write(traceID[11:])
@@ -62,8 +58,34 @@ func comment(ctx context.Context, span Span, query string) string {
 	b.WriteString("',x-amzn-trace-id='")
 	b.WriteString(url.QueryEscape("Root=" + string(traceID) + ";Parent=" + id + ";Sampled=" + sampled))
 	b.WriteString("'*/")
-	b.WriteString(semi)
 	return b.String()
+}
+
+// CommentSuffix returns the sqlcommenter comment naming the entity in ctx,
+// with a leading space, or "" when ctx holds none.
+func CommentSuffix(ctx context.Context) string {
+	if tracehook.FromContext == nil {
+		return ""
+	}
+	return suffix(tracehook.FromContext(ctx))
+}
+
+// WithComment returns query with the comment c (from CommentSuffix)
+// appended: before a trailing semicolon, and not when c is empty or the
+// statement already ends with a comment.
+func WithComment(query, c string) string {
+	if c == "" {
+		return query
+	}
+	trimmed := strings.TrimRight(query, " \t\r\n")
+	body, semi := trimmed, ""
+	if strings.HasSuffix(body, ";") {
+		body, semi = strings.TrimRight(body[:len(body)-1], " \t\r\n"), ";"
+	}
+	if strings.HasSuffix(body, "*/") {
+		return query // a comment of the program's own, or ours already
+	}
+	return body + c + semi
 }
 
 // commenting reports whether statements of this database get the comment:
