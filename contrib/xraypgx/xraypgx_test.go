@@ -322,17 +322,7 @@ func TestSQLComment(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer observer.Close(ctx)
-	running := func(prefix string) string {
-		deadline := time.Now().Add(5 * time.Second)
-		for time.Now().Before(deadline) {
-			var q string
-			if observer.QueryRow(ctx, "SELECT query FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid() LIMIT 1", prefix+"%").Scan(&q) == nil {
-				return q
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		return ""
-	}
+	running := func(prefix string) string { return runningStatement(ctx, observer, prefix) }
 	for _, mode := range []string{"exec", "cache_statement"} {
 		t.Run(mode, func(t *testing.T) {
 			cfg, err := pgx.ParseConfig(dsn() + "&default_query_exec_mode=" + mode)
@@ -387,17 +377,7 @@ func TestWithSQLCommenter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer observer.Close(ctx)
-	running := func(prefix string) string {
-		deadline := time.Now().Add(5 * time.Second)
-		for time.Now().Before(deadline) {
-			var q string
-			if observer.QueryRow(ctx, "SELECT query FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid() LIMIT 1", prefix+"%").Scan(&q) == nil {
-				return q
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		return ""
-	}
+	running := func(prefix string) string { return runningStatement(ctx, observer, prefix) }
 	for _, mode := range []string{"exec", "simple_protocol", "describe_exec", "cache_statement"} {
 		t.Run(mode, func(t *testing.T) {
 			c, err := xraypgx.Connect(ctx, dsn()+"&default_query_exec_mode="+mode, xraypgx.WithSQLCommenter())
@@ -456,4 +436,19 @@ func TestWithSQLCommenter(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runningStatement returns the text of the statement starting with prefix
+// that another connection is running, as pg_stat_activity shows it, or ""
+// after 5 seconds.
+func runningStatement(ctx context.Context, observer *pgx.Conn, prefix string) string {
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		var q string
+		if observer.QueryRow(ctx, "SELECT query FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid() LIMIT 1", prefix+"%").Scan(&q) == nil {
+			return q
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return ""
 }
