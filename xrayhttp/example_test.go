@@ -44,3 +44,10 @@ func ExampleNewDynamicSegmentNamer() {
 	fmt.Println(n.Name("shop.example.com"), n.Name("10.0.0.7"))
 	// Output: shop.example.com frontend
 }
+
+// A centralized sampling rule with Attributes {"X-Tenant": "gold"} applies
+// to the requests that carry that header.
+func ExampleWithSamplingHeaders() {
+	h := xrayhttp.Handler(xrayhttp.NewFixedSegmentNamer("shop"), http.NotFoundHandler(), xrayhttp.WithSamplingHeaders("X-Tenant"))
+	_ = h
+}

@@ -102,3 +102,16 @@ func ExampleUnwrap() {
 		return nil
 	})
 }
+
+// Statements carry their trace context for the database's own logs; with
+// pgx, in a query mode without a statement cache.
+func ExampleWithSQLCommenter() {
+	db, err := xraysql.Open("pgx", "postgres://app@db.internal/orders?default_query_exec_mode=exec", xraysql.WithSQLCommenter())
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, seg := xray.BeginSegment(context.Background(), "orders-api")
+	defer seg.Close(nil)
+	// PostgreSQL sees: SELECT ... /*traceparent='00-...-...-01',x-amzn-trace-id='Root%3D...'*/
+	db.QueryRowContext(ctx, "SELECT total FROM orders WHERE id = $1", 42)
+}

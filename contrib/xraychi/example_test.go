@@ -1,6 +1,7 @@
 package xraychi_test
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -14,4 +15,9 @@ func ExampleMiddleware() {
 		// r.Context() holds the segment "/users/:id".
 	})
 	_ = http.ListenAndServe
+}
+
+func ExamplePattern() {
+	fmt.Println(xraychi.Pattern("/users/{id}/orders/{order:[0-9]+}"))
+	// Output: /users/:id/orders/:order
 }

@@ -28,3 +28,16 @@ func ExampleNewTracer() {
 	batch.Queue("UPDATE orders SET status = 'shipped' WHERE id = $1", 7)
 	pool.SendBatch(ctx, batch).Close() // one subsegment, with one per statement under it
 }
+
+func ExampleWithSQLCommenter() {
+	ctx := context.Background()
+	pool, err := xraypgx.NewPool(ctx, "postgres://app@db.internal/orders?default_query_exec_mode=exec", xraypgx.WithSQLCommenter())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+	ctx, seg := xray.BeginSegment(ctx, "orders-api")
+	defer seg.Close(nil)
+	// pg_stat_activity shows the statement with its trace context.
+	pool.QueryRow(ctx, "SELECT total FROM orders WHERE id = $1", 42)
+}
