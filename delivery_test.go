@@ -62,10 +62,9 @@ func TestDeliveryOfLargeTrees(t *testing.T) {
 	for _, n := range []int{300, 3000} {
 		r, e, d := deliveryRecorder(t)
 		ctx, seg := r.BeginSegment(context.Background(), "tree")
-		for i := range n {
+		for range n {
 			_, sub := r.BeginSubsegment(ctx, "query")
 			sub.AddMetadata("payload", payload)
-			_ = i
 			sub.Close(nil)
 		}
 		seg.Close(nil)

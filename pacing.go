@@ -27,12 +27,12 @@ func datagramCost(n int) float64 {
 	return float64(c + 256)
 }
 
-// pace returns how many of docs (at most max, at least one) may be sent
+// pace returns how many of docs (at most limit, at least one) may be sent
 // now, waiting first if even one may not; it charges them.
-func (e *UDPEmitter) pace(docs [][]byte, max int) int {
+func (e *UDPEmitter) pace(docs [][]byte, limit int) int {
 	rate := float64(e.rate.Load())
 	if rate == 0 {
-		return max
+		return limit
 	}
 	burst := float64(e.burst.Load())
 	for {
@@ -43,7 +43,7 @@ func (e *UDPEmitter) pace(docs [][]byte, max int) int {
 			e.tokens = min(burst, e.tokens+now.Sub(e.refilled).Seconds()*rate)
 		}
 		e.refilled = now
-		if n := e.spend(docs, max, burst); n > 0 {
+		if n := e.spend(docs, limit, burst); n > 0 {
 			return n
 		}
 		need := min(datagramCost(len(docs[0])), burst) - e.tokens
@@ -51,13 +51,13 @@ func (e *UDPEmitter) pace(docs [][]byte, max int) int {
 	}
 }
 
-// spend takes the documents that the tokens pay for; a document larger
-// than limit goes once the tokens reach limit.
-func (e *UDPEmitter) spend(docs [][]byte, max int, limit float64) int {
+// spend takes at most most of docs that the tokens pay for; a document
+// larger than the burst goes once the tokens reach the burst.
+func (e *UDPEmitter) spend(docs [][]byte, most int, burst float64) int {
 	n := 0
-	for n < max {
+	for n < most {
 		c := datagramCost(len(docs[n]))
-		if e.tokens < min(c, limit) {
+		if e.tokens < min(c, burst) {
 			break
 		}
 		e.tokens -= c

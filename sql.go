@@ -3,7 +3,7 @@ package xray
 import (
 	"database/sql"
 
-	"github.com/openxray/xray/internal/sqltrace"
+	"github.com/openxray/xray/sqltrace"
 )
 
 // SQLContext opens a database like sql.Open, with every call traced: each

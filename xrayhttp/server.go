@@ -43,6 +43,12 @@ func NewFixedSegmentNamer(name string) *FixedSegmentNamer {
 // Name returns the fixed name.
 func (n *FixedSegmentNamer) Name(string) string { return n.FixedName }
 
+// HostSegmentNamer names every segment after the request's host.
+type HostSegmentNamer struct{}
+
+// Name returns host.
+func (HostSegmentNamer) Name(host string) string { return host }
+
 // DynamicSegmentNamer names a segment by the request's host when the host
 // matches RecognizedHosts, and FallbackName otherwise.
 type DynamicSegmentNamer struct {

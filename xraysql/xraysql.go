@@ -42,7 +42,7 @@ import (
 	"time"
 
 	"github.com/openxray/xray"
-	"github.com/openxray/xray/internal/sqltrace"
+	"github.com/openxray/xray/sqltrace"
 )
 
 // Option configures a traced database.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/openxray/xray"
+	"github.com/openxray/xray/header"
 	"github.com/openxray/xray/sampling"
 )
 
@@ -165,7 +167,6 @@ func (d *Daemon) Wait(ctx context.Context, n int) ([]Datagram, error) {
 	defer stop()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	defer d.decodeLocked()
 	for len(d.raw) < n {
 		if ctx.Err() != nil {
 			d.decodeLocked()
@@ -255,6 +256,18 @@ func (d *Daemon) WaitTrace(tb testing.TB, traceID string, timeout time.Duration)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// WaitResponseTrace waits for the trace that an HTTP response names in its
+// X-Amzn-Trace-Id header (Root=...) and returns it, as WaitTrace does. It
+// fails the test when the response names none.
+func (d *Daemon) WaitResponseTrace(tb testing.TB, resp *http.Response, timeout time.Duration) Document {
+	tb.Helper()
+	h := header.FromString(resp.Header.Get(header.Name))
+	if h == nil || !header.ValidTraceID(h.TraceID) {
+		tb.Fatalf("the response names no trace: %s %q", header.Name, resp.Header.Get(header.Name))
+	}
+	return d.WaitTrace(tb, h.TraceID, timeout)
 }
 
 // NewDaemonRecorder starts a Daemon and returns a recorder that samples

@@ -46,7 +46,7 @@ func Middleware(opts ...Option) func(http.Handler) http.Handler {
 		}
 	}
 	if cfg.namer == nil {
-		cfg.namer = hostNamer{}
+		cfg.namer = xrayhttp.HostSegmentNamer{}
 	}
 	return func(next http.Handler) http.Handler {
 		return xrayhttp.Handler(cfg.namer, next, xrayhttp.WithRouteName(routePattern))
@@ -92,8 +92,3 @@ func Pattern(p string) string {
 	}
 	return b.String()
 }
-
-// hostNamer names a segment after the request's host.
-type hostNamer struct{}
-
-func (hostNamer) Name(host string) string { return host }

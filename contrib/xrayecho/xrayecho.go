@@ -46,7 +46,7 @@ func Middleware(opts ...Option) echo.MiddlewareFunc {
 		}
 	}
 	if cfg.namer == nil {
-		cfg.namer = hostNamer{}
+		cfg.namer = xrayhttp.HostSegmentNamer{}
 	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) (err error) {
@@ -91,8 +91,3 @@ func route(c echo.Context) string {
 	}
 	return p
 }
-
-// hostNamer names a segment after the request's host.
-type hostNamer struct{}
-
-func (hostNamer) Name(host string) string { return host }

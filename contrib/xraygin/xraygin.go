@@ -43,7 +43,7 @@ func Middleware(opts ...Option) gin.HandlerFunc {
 		}
 	}
 	if cfg.namer == nil {
-		cfg.namer = hostNamer{}
+		cfg.namer = xrayhttp.HostSegmentNamer{}
 	}
 	return func(c *gin.Context) {
 		r, q := xrayhttp.StartRequest(c.Writer, c.Request, cfg.namer)
@@ -67,8 +67,3 @@ func Middleware(opts ...Option) gin.HandlerFunc {
 		q.End(c.Writer.Status(), int64(max(c.Writer.Size(), 0)))
 	}
 }
-
-// hostNamer names a segment after the request's host.
-type hostNamer struct{}
-
-func (hostNamer) Name(host string) string { return host }

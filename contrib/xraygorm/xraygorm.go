@@ -25,7 +25,7 @@ import (
 	"reflect"
 	"time"
 
-	"github.com/openxray/xray/internal/sqltrace"
+	"github.com/openxray/xray/sqltrace"
 	"gorm.io/gorm"
 )
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/openxray/xray/contrib/xraypgx"
 	"github.com/openxray/xray/xraytest"
 )
@@ -46,5 +45,3 @@ func BenchmarkSQLCommenter(b *testing.B) {
 		})
 	}
 }
-
-var _ = pgx.QueryExecModeExec

@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/openxray/xray/internal/sqltrace"
+	"github.com/openxray/xray/sqltrace"
 )
 
 // SQLComment appends the trace context to a statement as a sqlcommenter

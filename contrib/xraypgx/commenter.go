@@ -11,7 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgproto3"
-	"github.com/openxray/xray/internal/sqltrace"
+	"github.com/openxray/xray/sqltrace"
 )
 
 // WithSQLCommenter appends the trace context to each statement as a

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -281,5 +280,3 @@ func urlEscape(s string) string {
 	}
 	return b.String()
 }
-
-var _ = net.Dial

@@ -88,14 +88,12 @@ func WithComment(query, c string) string {
 	return body + c + semi
 }
 
-// commenting reports whether statements of this database get the comment:
-// asked for, and not defeating a statement cache. pgx caches a prepared
-// statement (or its description) per statement text unless its query mode
-// says otherwise; a comment that differs on every call would make every
-// call a new statement, so with pgx's caching modes statements are not
-// commented.
-func (t *tracer) commenting() bool { return t.comment }
-
+// setupCommenter decides whether statements of this database get the
+// comment: asked for, and not defeating a statement cache. pgx caches a
+// prepared statement (or its description) per statement text unless its
+// query mode says otherwise; a comment that differs on every call would
+// make every call a new statement, so with pgx's caching modes statements
+// are not commented.
 func (t *tracer) setupCommenter(pkg string) {
 	if !t.cfg.SQLCommenter {
 		return

@@ -165,7 +165,7 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	started := c.t.now()
 	sctx, span := c.begin(ctx)
 	sent := query
-	if c.t.commenting() {
+	if c.t.Commenting() {
 		sent = comment(ctx, span, query)
 	}
 	var res driver.Result
@@ -208,7 +208,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	started := c.t.now()
 	sctx, span := c.begin(ctx)
 	sent := query
-	if c.t.commenting() {
+	if c.t.Commenting() {
 		sent = comment(ctx, span, query)
 	}
 	var rs driver.Rows
