@@ -13,8 +13,9 @@ import (
 // recorder alone.
 type discard struct{}
 
-func (discard) Emit([]byte)                 {}
-func (discard) Flush(context.Context) error { return nil }
+func (discard) Emit([]byte)                    {}
+func (discard) Flush(context.Context) error    { return nil }
+func (discard) Shutdown(context.Context) error { return nil }
 
 func benchRecorder(b *testing.B, s sampling.Strategy) *xray.Recorder {
 	r, err := xray.New(xray.Config{Emitter: discard{}, SamplingStrategy: s})

@@ -10,16 +10,28 @@ import (
 	"time"
 )
 
-// Emitter sends encoded segment documents somewhere: the daemon, a test's
-// memory. Implementations must be safe for concurrent use and must not
-// block in Emit.
+// Emitter sends encoded segment documents somewhere: the daemon, an
+// OpenTelemetry collector, a test's memory, several of those at once.
+// Implementations must be safe for concurrent use and must not block in
+// Emit.
+//
+// Buffers: the recorder hands each document to Emit once and never touches
+// it again, so an emitter may keep doc or pass it to other emitters as it
+// is; it must not modify it. The emitters of this package copy what their
+// Emit method is given before they recycle anything, so a fan-out emitter
+// that hands one document to several of them never sees a buffer reused
+// under it.
 type Emitter interface {
-	// Emit takes one complete JSON segment document (without the daemon
-	// header) and owns it from then on: the recorder does not reuse it.
+	// Emit takes one complete JSON segment document, without the daemon
+	// header.
 	Emit(doc []byte)
 	// Flush returns once every document emitted before the call has been
-	// sent, or ctx is done.
+	// sent (or counted as dropped), or ctx is done.
 	Flush(ctx context.Context) error
+	// Shutdown flushes, then releases what the emitter holds (goroutines,
+	// sockets, connections). Documents emitted afterwards are dropped. It
+	// returns when done or when ctx is, and may be called more than once.
+	Shutdown(ctx context.Context) error
 }
 
 // Limits of the UDP emitter's queue. A document that does not fit is
@@ -132,8 +144,17 @@ func (e *UDPEmitter) Sent() uint64 { return e.sent.Load() }
 // unreachable or emitter closed.
 func (e *UDPEmitter) Dropped() uint64 { return e.dropped.Load() }
 
-// Emit enqueues doc without blocking.
+// Emit enqueues a copy of doc without blocking.
 func (e *UDPEmitter) Emit(doc []byte) {
+	if len(doc) == 0 {
+		return
+	}
+	e.enqueue(append(getBuffer(), doc...))
+}
+
+// enqueue queues doc, a buffer of the recorder's pool, which is recycled
+// once sent or dropped.
+func (e *UDPEmitter) enqueue(doc []byte) {
 	if e.closed.Load() || len(doc) == 0 {
 		e.drop(doc, "emitter closed")
 		return
@@ -193,9 +214,14 @@ func (e *UDPEmitter) Flush(ctx context.Context) error {
 	}
 }
 
-// Close sends what is queued, stops the sender goroutine and closes the
+// Close is Shutdown.
+//
+// Deprecated: use Shutdown, the name every Emitter has.
+func (e *UDPEmitter) Close(ctx context.Context) error { return e.Shutdown(ctx) }
+
+// Shutdown sends what is queued, stops the sender goroutine and closes the
 // socket. Documents emitted afterwards are dropped.
-func (e *UDPEmitter) Close(ctx context.Context) error {
+func (e *UDPEmitter) Shutdown(ctx context.Context) error {
 	var err error
 	e.closeOnce.Do(func() {
 		err = e.Flush(ctx)
@@ -406,13 +432,15 @@ func (e *UDPEmitter) drop(doc []byte, why string) {
 	e.logger.Warn("xray: segment documents dropped", "daemon", e.addr, "reason", why, "dropped_total", n)
 }
 
-// DiscardEmitter drops every document (and recycles its buffer). Use it to
-// measure instrumented code without the network, or to keep recording
-// while sending nothing.
+// DiscardEmitter drops every document. Use it to measure instrumented code
+// without the network, or to keep recording while sending nothing.
 type DiscardEmitter struct{}
 
 // Emit drops doc.
-func (DiscardEmitter) Emit(doc []byte) { putBuffer(doc) }
+func (DiscardEmitter) Emit(doc []byte) {}
 
 // Flush returns at once.
 func (DiscardEmitter) Flush(context.Context) error { return nil }
+
+// Shutdown returns at once.
+func (DiscardEmitter) Shutdown(context.Context) error { return nil }

@@ -37,10 +37,23 @@ func (d *docs) add(b []byte) {
 func (d *docs) emit(r *Recorder) {
 	for i := 0; i < d.n; i++ {
 		if i < len(d.inline) {
-			r.emitter.Emit(d.inline[i])
+			r.emit(d.inline[i])
 		} else {
-			r.emitter.Emit(d.more[i-len(d.inline)])
+			r.emit(d.more[i-len(d.inline)])
 		}
+	}
+}
+
+// emit hands doc, a buffer of the pool, to r's emitter: the emitters of
+// this package recycle it when done, any other keeps it.
+func (r *Recorder) emit(doc []byte) {
+	switch e := r.emitter.(type) {
+	case *UDPEmitter:
+		e.enqueue(doc)
+	case DiscardEmitter:
+		putBuffer(doc)
+	default:
+		e.Emit(doc)
 	}
 }
 

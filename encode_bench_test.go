@@ -11,8 +11,9 @@ import (
 // so encoding is measured without the daemon.
 type recycler struct{}
 
-func (recycler) Emit(doc []byte)             { putBuffer(doc) }
-func (recycler) Flush(context.Context) error { return nil }
+func (recycler) Emit(doc []byte)                { putBuffer(doc) }
+func (recycler) Flush(context.Context) error    { return nil }
+func (recycler) Shutdown(context.Context) error { return nil }
 
 // BenchmarkEncode10 measures closing, and so encoding and emitting, a
 // segment holding 10 SQL subsegments and an annotation: the per-request

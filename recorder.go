@@ -2,7 +2,6 @@ package xray
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -34,8 +33,10 @@ const (
 )
 
 // Config configures a Recorder. The zero value is valid: it sends to the
-// daemon at 127.0.0.1:2000 and samples one request per second and five
-// percent of the rest.
+// daemon at 127.0.0.1:2000 over UDP and samples with centralized sampling
+// (the rules set in X-Ray, read through the daemon; until they arrive, and
+// when they cannot be read, one request per second and five percent of the
+// rest).
 //
 // The AWS_XRAY_* environment variables are read once, when the recorder is
 // made, and take precedence over the fields they correspond to, as in the
@@ -89,6 +90,9 @@ type Config struct {
 // use the default recorder through the package-level functions; New makes
 // independent ones. A subsegment is always recorded by its segment's
 // recorder. A Recorder is safe for concurrent use.
+//
+// Make recorders with New: the zero Recorder (like a nil *Recorder) is a
+// disabled one, whose methods record nothing and never panic.
 type Recorder struct {
 	emitter            Emitter
 	sampler            sampling.Strategy
@@ -229,37 +233,50 @@ func Default() *Recorder {
 	return r
 }
 
-// Configure replaces the default recorder with one made from cfg. Segments
-// begun before keep the recorder they were begun with.
+// Configure replaces the default recorder with one made from cfg and shuts
+// the one it replaces down (see Close): what that recorder had queued is
+// sent, its sampling pollers stop, and segments begun with it and closed
+// afterwards are dropped. Call it once, when the program starts.
 func Configure(cfg Config) error {
 	r, err := New(cfg)
 	if err != nil {
 		return err
 	}
-	defaultInit.Lock()
-	defaultRecorder.Store(r)
-	defaultInit.Unlock()
+	SetDefault(r)
 	return nil
 }
 
-// SetDefault makes r the recorder of the package-level functions.
+// SetDefault makes r the recorder of the package-level functions and shuts
+// the one it replaces down, as Configure does. A nil r is ignored.
 func SetDefault(r *Recorder) {
 	if r == nil {
 		return
 	}
 	defaultInit.Lock()
-	defaultRecorder.Store(r)
+	old := defaultRecorder.Swap(r)
 	defaultInit.Unlock()
+	if old != nil && old != r {
+		ctx, cancel := context.WithTimeout(context.Background(), replacedShutdownTimeout)
+		defer cancel()
+		if err := old.Close(ctx); err != nil {
+			old.logger.Warn("xray: shutting down the replaced default recorder", "err", err)
+		}
+	}
 }
 
-// Emitter returns the recorder's emitter.
+// replacedShutdownTimeout bounds how long Configure and SetDefault wait for
+// the replaced recorder to send what it has.
+const replacedShutdownTimeout = 2 * time.Second
+
+// Emitter returns the recorder's emitter, nil for a disabled or zero
+// Recorder.
 func (r *Recorder) Emitter() Emitter { return r.emitter }
 
 // Flush waits until every document of the segments closed so far has been
 // handed to the network, or ctx is done. Call it before a short-lived
 // program (a Lambda handler, a CLI) returns.
 func (r *Recorder) Flush(ctx context.Context) error {
-	if r.disabled || r.emitter == nil {
+	if r == nil || r.disabled || r.emitter == nil {
 		return nil
 	}
 	return r.emitter.Flush(ctx)
@@ -269,6 +286,9 @@ func (r *Recorder) Flush(ctx context.Context) error {
 // Close are dropped.
 func (r *Recorder) Close(ctx context.Context) error {
 	var err error
+	if r == nil {
+		return nil
+	}
 	r.closeOnce.Do(func() {
 		if r.disabled || r.emitter == nil {
 			return
@@ -276,10 +296,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 		if r.ownSampler != nil {
 			r.ownSampler.Close()
 		}
-		err = r.emitter.Flush(ctx)
-		if c, ok := r.emitter.(interface{ Close(context.Context) error }); ok {
-			err = errors.Join(err, c.Close(ctx))
-		}
+		err = r.emitter.Shutdown(ctx)
 	})
 	return err
 }
@@ -325,7 +342,8 @@ func (r *Recorder) BeginSegment(ctx context.Context, name string, opts ...Segmen
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if r.disabled {
+	if r == nil || r.disabled || r.sampler == nil {
+		// Disabled, or a zero Recorder (not made by New).
 		return ctx, nil
 	}
 	var o segmentOptions
@@ -395,28 +413,25 @@ func (r *Recorder) BeginSegment(ctx context.Context, name string, opts ...Segmen
 // Without one, the context-missing strategy is told and the returned
 // subsegment is nil (its methods do nothing). In an unsampled segment it
 // returns ctx and nil at no cost.
+//
+// In an AWS Lambda function, a ctx without a segment has the invocation's
+// facade as parent (see ParentSegment), so subsegments need no setup.
 func BeginSubsegment(ctx context.Context, name string) (context.Context, *Segment) {
-	parent := GetSegment(ctx)
-	if parent == nil {
-		if ctx == nil {
-			ctx = context.Background()
-		}
-		Default().contextMissing("BeginSubsegment " + name)
-		return ctx, nil
-	}
-	return parent.beginSubsegment(ctx, name, "")
+	return Default().BeginSubsegment(ctx, name)
 }
 
 // BeginSubsegment is the package-level BeginSubsegment, with r's
 // context-missing strategy.
 func (r *Recorder) BeginSubsegment(ctx context.Context, name string) (context.Context, *Segment) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	parent := GetSegment(ctx)
 	if parent == nil {
-		if ctx == nil {
-			ctx = context.Background()
+		if ctx, parent = r.lambdaFacade(ctx); parent == nil {
+			r.ContextMissing("BeginSubsegment " + name)
+			return ctx, nil
 		}
-		r.contextMissing("BeginSubsegment " + name)
-		return ctx, nil
 	}
 	return parent.beginSubsegment(ctx, name, "")
 }
@@ -455,8 +470,11 @@ func (parent *Segment) beginSubsegment(ctx context.Context, name, namespace stri
 	return c, s
 }
 
-func (r *Recorder) contextMissing(what string) {
-	if r.ctxMissing != nil && !r.disabled {
+// ContextMissing tells r's context-missing strategy that what (such as
+// "BeginSubsegment db") was called without a segment in its context.
+// Integrations call it when they find no parent for the work they trace.
+func (r *Recorder) ContextMissing(what string) {
+	if r != nil && r.ctxMissing != nil && !r.disabled {
 		r.ctxMissing.ContextMissing(what)
 	}
 }
@@ -511,7 +529,7 @@ func Flush(ctx context.Context) error { return Default().Flush(ctx) }
 func AddAnnotation(ctx context.Context, key string, value any) error {
 	s := GetSegment(ctx)
 	if s == nil {
-		Default().contextMissing("AddAnnotation " + key)
+		Default().ContextMissing("AddAnnotation " + key)
 		return nil
 	}
 	return s.AddAnnotation(key, value)
@@ -528,7 +546,7 @@ func AddMetadata(ctx context.Context, key string, value any) error {
 func AddMetadataToNamespace(ctx context.Context, namespace, key string, value any) error {
 	s := GetSegment(ctx)
 	if s == nil {
-		Default().contextMissing("AddMetadata " + key)
+		Default().ContextMissing("AddMetadata " + key)
 		return nil
 	}
 	return s.AddMetadataToNamespace(namespace, key, value)
@@ -539,7 +557,7 @@ func AddMetadataToNamespace(ctx context.Context, namespace, key string, value an
 func AddError(ctx context.Context, err error) error {
 	s := GetSegment(ctx)
 	if s == nil {
-		Default().contextMissing("AddError")
+		Default().ContextMissing("AddError")
 		return nil
 	}
 	return s.AddError(err)
@@ -557,7 +575,7 @@ func (r *Recorder) BeginFacadeSegment(ctx context.Context, h *header.Header) (co
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if r.disabled || h == nil || !header.ValidTraceID(h.TraceID) || !header.ValidEntityID(h.ParentID) {
+	if r == nil || r.disabled || r.emitter == nil || h == nil || !header.ValidTraceID(h.TraceID) || !header.ValidEntityID(h.ParentID) {
 		return ctx, nil
 	}
 	var c context.Context

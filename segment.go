@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/openxray/xray/header"
-	"github.com/openxray/xray/internal/tracehook"
 )
 
 // Segment is a segment (the work of one service for one request) or a
@@ -494,11 +493,29 @@ func (s *Segment) SetNamespace(namespace string) {
 	s.unlock()
 }
 
-// SQL is the sql block of a subsegment for a database query: URL or
-// ConnectionString (without password), SanitizedQuery, DatabaseType,
-// DatabaseVersion, DriverVersion, User and Preparation ("statement" or
-// "call"). Empty fields are left out of the document.
-type SQL = tracehook.SQL
+// SQL is the sql block of a subsegment for a database query. Empty fields
+// are left out of the document.
+type SQL struct {
+	// URL is the database's address without password, for URL-form DSNs.
+	URL string
+	// ConnectionString is used instead of URL for other DSN forms, with
+	// passwords and tokens removed.
+	ConnectionString string
+	// SanitizedQuery is the statement with literal values replaced.
+	SanitizedQuery string
+	// DatabaseType is the engine, such as PostgreSQL, MySQL or SQLite.
+	DatabaseType string
+	// DatabaseVersion is the server's version.
+	DatabaseVersion string
+	// DriverVersion names the driver's module, such as
+	// github.com/lib/pq@v1.10.9.
+	DriverVersion string
+	// User is the database user name.
+	User string
+	// Preparation is "statement" for prepared statements and "call" for
+	// stored procedure calls.
+	Preparation string
+}
 
 // SetSQL sets the subsegment's sql block. The segment keeps the pointer:
 // the caller must not change *sql afterwards, and may share one *SQL between
@@ -519,10 +536,17 @@ type HTTP struct {
 	Response HTTPResponse
 }
 
-// HTTPRequest describes an HTTP request: Method, URL, UserAgent, ClientIP,
-// XForwardedFor (ClientIP read from X-Forwarded-For) and Traced (an
-// outgoing call to a traced service). Empty fields are left out.
-type HTTPRequest = tracehook.HTTPRequest
+// HTTPRequest describes an HTTP request. Empty fields are left out.
+type HTTPRequest struct {
+	Method    string
+	URL       string
+	UserAgent string
+	ClientIP  string
+	// XForwardedFor marks ClientIP as read from X-Forwarded-For.
+	XForwardedFor bool
+	// Traced marks an outgoing call to a service that is traced too.
+	Traced bool
+}
 
 // HTTPResponse describes an HTTP response. Zero fields are left out.
 type HTTPResponse struct {

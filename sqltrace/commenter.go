@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/openxray/xray/internal/tracehook"
+	"github.com/openxray/xray"
 )
 
 // sqlcommenter: the trace context appended to a statement as a comment in
@@ -23,15 +23,15 @@ import (
 // comment returns query with the trace context of span (the call's
 // subsegment) or of the entity in ctx appended, or query unchanged when
 // there is none or the statement already ends with a comment.
-func comment(ctx context.Context, span Span, query string) string {
-	if span == nil && tracehook.FromContext != nil {
-		span = tracehook.FromContext(ctx)
+func comment(ctx context.Context, span *xray.Segment, query string) string {
+	if span == nil {
+		span = xray.GetSegment(ctx)
 	}
 	return WithComment(query, suffix(span))
 }
 
 // suffix returns the comment naming span, with a leading space, or "".
-func suffix(span Span) string {
+func suffix(span *xray.Segment) string {
 	if span == nil {
 		return ""
 	}
@@ -64,10 +64,7 @@ func suffix(span Span) string {
 // CommentSuffix returns the sqlcommenter comment naming the entity in ctx,
 // with a leading space, or "" when ctx holds none.
 func CommentSuffix(ctx context.Context) string {
-	if tracehook.FromContext == nil {
-		return ""
-	}
-	return suffix(tracehook.FromContext(ctx))
+	return suffix(xray.GetSegment(ctx))
 }
 
 // WithComment returns query with the comment c (from CommentSuffix)

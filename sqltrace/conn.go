@@ -5,6 +5,8 @@ import (
 	"database/sql/driver"
 	"errors"
 	"time"
+
+	"github.com/openxray/xray"
 )
 
 // conn is a traced driver.Conn. database/sql uses a connection from one
@@ -14,13 +16,13 @@ type conn struct {
 	t     *tracer
 	// tx is the subsegment of the open transaction: statements run in it
 	// become its subsegments, whatever context they are given.
-	tx Span
+	tx *xray.Segment
 
 	// A statement the driver answered with driver.ErrSkip: database/sql
 	// prepares it next and runs it as a statement, and that pair is
 	// recorded in the subsegment begun for the first attempt.
 	pendingQuery string
-	pendingSpan  Span
+	pendingSpan  *xray.Segment
 	pendingStart time.Time
 
 	// waited is how long the call about to run waited for this
@@ -30,7 +32,7 @@ type conn struct {
 
 // begin starts the subsegment of a call on this connection: under the
 // open transaction if there is one, with the pool wait that preceded it.
-func (c *conn) begin(ctx context.Context) (context.Context, Span) {
+func (c *conn) begin(ctx context.Context) (context.Context, *xray.Segment) {
 	sctx, span := c.t.start(ctx, c.tx, true)
 	if c.waited > 0 {
 		if span != nil {
@@ -241,7 +243,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 
 // skip keeps the subsegment of a call the driver answered with ErrSkip for
 // the prepared statement database/sql runs instead.
-func (c *conn) skip(query string, span Span, started time.Time) {
+func (c *conn) skip(query string, span *xray.Segment, started time.Time) {
 	if span != nil {
 		c.pendingQuery, c.pendingSpan, c.pendingStart = query, span, started
 	}
@@ -255,7 +257,7 @@ func (c *conn) Prepare(query string) (driver.Stmt, error) {
 // PrepareContext prepares a statement in a subsegment of its own, or in
 // the one of the call it falls back from.
 func (c *conn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	var span Span
+	var span *xray.Segment
 	var started time.Time
 	fallback := c.pendingSpan != nil && c.pendingQuery == query
 	sctx := ctx
@@ -347,7 +349,7 @@ func namedToValues(args []driver.NamedValue) ([]driver.Value, error) {
 type txWrapper struct {
 	inner   driver.Tx
 	c       *conn
-	span    Span
+	span    *xray.Segment
 	started time.Time
 }
 

@@ -5,6 +5,8 @@ import (
 	"io"
 	"reflect"
 	"time"
+
+	"github.com/openxray/xray"
 )
 
 // rows are the traced rows of a query: its subsegment stays open until
@@ -16,8 +18,8 @@ import (
 type rows struct {
 	inner   driver.Rows
 	t       *tracer
-	span    Span
-	sql     *SQL
+	span    *xray.Segment
+	sql     *xray.SQL
 	started time.Time
 	read    int64
 	err     error

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql/driver"
 	"time"
+
+	"github.com/openxray/xray"
 )
 
 // stmt is a traced prepared statement.
@@ -14,7 +16,7 @@ type stmt struct {
 
 	// The subsegment of a direct call the driver answered with ErrSkip;
 	// the statement's first run completes it.
-	pendingSpan  Span
+	pendingSpan  *xray.Segment
 	pendingStart time.Time
 }
 
@@ -60,7 +62,7 @@ func (s *stmt) Query(args []driver.Value) (driver.Rows, error) {
 	return s.QueryContext(context.Background(), valuesToNamed(args))
 }
 
-func (s *stmt) begin(ctx context.Context) (context.Context, Span, time.Time) {
+func (s *stmt) begin(ctx context.Context) (context.Context, *xray.Segment, time.Time) {
 	if span := s.pendingSpan; span != nil {
 		s.pendingSpan = nil
 		return ctx, span, s.pendingStart

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/openxray/xray/internal/tracehook"
+	"github.com/openxray/xray"
 )
 
 // Config is the resolved set of options of a traced database.
@@ -46,7 +46,22 @@ type Config struct {
 	// SQLCommenter appends the trace context to each statement executed
 	// directly (not prepared) as a sqlcommenter comment.
 	SQLCommenter bool
+	// Recorder is told about calls made outside any segment and records
+	// the facades of Lambda invocations; nil means xray.Default() at the
+	// time of each call. Subsegments are recorded by their segment's
+	// recorder.
+	Recorder *xray.Recorder
 }
+
+// SQL is xray.SQL.
+//
+// Deprecated: use xray.SQL.
+type SQL = xray.SQL
+
+// Span is what Tracer's methods begin and finish: a subsegment.
+//
+// Deprecated: use *xray.Segment.
+type Span = *xray.Segment
 
 // tracer is the state shared by every connection of one traced database.
 type tracer struct {
@@ -61,7 +76,7 @@ type tracer struct {
 	versionOnce sync.Once
 
 	cacheMu sync.RWMutex
-	cache   map[cacheKey]*SQL
+	cache   map[cacheKey]*xray.SQL
 
 	missingReported atomic.Bool
 
@@ -106,20 +121,20 @@ func newTracer(cfg Config, inner any) *tracer {
 			t.name = t.dbType
 		}
 	}
-	t.base.Store(&SQL{
+	t.base.Store(&xray.SQL{
 		URL:              info.url,
 		ConnectionString: info.connStr,
 		DatabaseType:     t.dbType,
 		DriverVersion:    driverVersion(pkg),
 		User:             info.user,
 	})
-	t.cache = make(map[cacheKey]*SQL)
+	t.cache = make(map[cacheKey]*xray.SQL)
 	t.setupCommenter(pkg)
 	return t
 }
 
 // sqlFor returns the (cached) sql block of a statement.
-func (t *tracer) sqlFor(query string, prepared bool) *SQL {
+func (t *tracer) sqlFor(query string, prepared bool) *xray.SQL {
 	k := cacheKey{query, prepared}
 	t.cacheMu.RLock()
 	s := t.cache[k]
@@ -138,7 +153,7 @@ func (t *tracer) sqlFor(query string, prepared bool) *SQL {
 	s = &b
 	t.cacheMu.Lock()
 	if len(t.cache) >= maxCached {
-		t.cache = make(map[cacheKey]*SQL)
+		t.cache = make(map[cacheKey]*xray.SQL)
 	}
 	t.cache[k] = s
 	t.cacheMu.Unlock()
@@ -151,7 +166,7 @@ func (t *tracer) setVersion(v string) {
 	b.DatabaseVersion = v
 	t.base.Store(&b)
 	t.cacheMu.Lock()
-	t.cache = make(map[cacheKey]*SQL)
+	t.cache = make(map[cacheKey]*xray.SQL)
 	t.cacheMu.Unlock()
 }
 
@@ -242,21 +257,35 @@ func queryString(ctx context.Context, c driver.Conn, q string) (string, error) {
 // subsegment for statements run in one. report says whether a missing
 // segment is worth telling the context-missing strategy about (not for
 // connections the pool opens in the background).
-func (t *tracer) start(ctx context.Context, parent Span, report bool) (context.Context, Span) {
-	if tracehook.BeginSubsegment == nil {
-		return ctx, nil
+func (t *tracer) start(ctx context.Context, parent *xray.Segment, report bool) (context.Context, *xray.Segment) {
+	if parent == nil {
+		rec := t.recorder()
+		if parent = rec.ParentSegment(ctx); parent == nil {
+			if report && !t.missingReported.Load() && t.missingReported.CompareAndSwap(false, true) {
+				// Once per database: a program that queries outside
+				// segments is told where, and then pays only the
+				// context lookup.
+				rec.ContextMissing("database call on " + t.name)
+			}
+			return ctx, nil
+		}
 	}
-	c, span, found := tracehook.BeginSubsegment(ctx, parent, t.name, "remote")
-	if !found && report && tracehook.ContextMissing != nil && !t.missingReported.Load() && t.missingReported.CompareAndSwap(false, true) {
-		// Once per database: a program that queries outside segments
-		// is told where, and then pays only the context lookup.
-		tracehook.ContextMissing("database call on " + t.name)
-	}
+	c, span := parent.BeginSubsegment(ctx, t.name)
+	span.SetNamespace("remote")
 	return c, span
 }
 
+// recorder returns the recorder whose context-missing strategy and Lambda
+// facades the tracer uses.
+func (t *tracer) recorder() *xray.Recorder {
+	if t.cfg.Recorder != nil {
+		return t.cfg.Recorder
+	}
+	return xray.Default()
+}
+
 // finish records the outcome of a call and closes its span.
-func (t *tracer) finish(span Span, sql *SQL, err error, started time.Time) {
+func (t *tracer) finish(span *xray.Segment, sql *xray.SQL, err error, started time.Time) {
 	if span == nil {
 		return
 	}
@@ -285,7 +314,7 @@ func (t *tracer) now() time.Time {
 	return time.Time{}
 }
 
-func (t *tracer) recordError(span Span, err error) {
+func (t *tracer) recordError(span *xray.Segment, err error) {
 	d := inspect(err)
 	switch classify(err, d) {
 	case classCancel:
@@ -301,7 +330,7 @@ func (t *tracer) recordError(span Span, err error) {
 }
 
 // recordParams adds the user's record of bound arguments.
-func (t *tracer) recordParams(span Span, query string, args []driver.NamedValue) {
+func (t *tracer) recordParams(span *xray.Segment, query string, args []driver.NamedValue) {
 	if span == nil || t.cfg.Params == nil || len(args) == 0 {
 		return
 	}
@@ -358,28 +387,28 @@ type Tracer = tracer
 func NewTracer(cfg Config, driverValue any) *Tracer { return newTracer(cfg, driverValue) }
 
 // Start begins the subsegment of a call, under parent (a transaction) or
-// the entity in ctx; it returns a nil Span when the call is not traced.
-func (t *tracer) Start(ctx context.Context, parent Span) (context.Context, Span) {
+// the entity in ctx; it returns a nil subsegment when the call is not traced.
+func (t *tracer) Start(ctx context.Context, parent *xray.Segment) (context.Context, *xray.Segment) {
 	return t.start(ctx, parent, true)
 }
 
 // StartQuiet is Start without telling the context-missing strategy, for
 // work the library does on its own (connecting, acquiring).
-func (t *tracer) StartQuiet(ctx context.Context) (context.Context, Span) {
+func (t *tracer) StartQuiet(ctx context.Context) (context.Context, *xray.Segment) {
 	return t.start(ctx, nil, false)
 }
 
 // Finish records the outcome of a call (its error classified) and closes
 // its span.
-func (t *tracer) Finish(span Span, sql *SQL, err error, started time.Time) {
+func (t *tracer) Finish(span *xray.Segment, sql *xray.SQL, err error, started time.Time) {
 	t.finish(span, sql, err, started)
 }
 
 // Statement returns the sql block of a statement, cached.
-func (t *tracer) Statement(query string, prepared bool) *SQL { return t.sqlFor(query, prepared) }
+func (t *tracer) Statement(query string, prepared bool) *xray.SQL { return t.sqlFor(query, prepared) }
 
 // Base returns the sql block without a statement.
-func (t *tracer) Base() *SQL { return t.base.Load() }
+func (t *tracer) Base() *xray.SQL { return t.base.Load() }
 
 // Now returns the start time of a call (zero unless slow queries are
 // watched).

@@ -12,16 +12,14 @@ import (
 	"github.com/openxray/xray/xrayhttp"
 )
 
-// benchDefault sets a default recorder that encodes documents and drops
-// them: the figures are the instrumentation's cost on the request path.
-func benchDefault(b *testing.B, s sampling.Strategy) {
+// benchRecorder returns a recorder that encodes documents and drops them:
+// the figures are the instrumentation's cost on the request path.
+func benchRecorder(b *testing.B, s sampling.Strategy) *xray.Recorder {
 	r, err := xray.New(xray.Config{Emitter: xray.DiscardEmitter{}, SamplingStrategy: s})
 	if err != nil {
 		b.Fatal(err)
 	}
-	old := xray.Default()
-	xray.SetDefault(r)
-	b.Cleanup(func() { xray.SetDefault(old) })
+	return r
 }
 
 var hello = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -51,19 +49,19 @@ func (w *nopWriter) WriteHeader(int)             {}
 func BenchmarkHandler(b *testing.B) {
 	b.Run("plain", func(b *testing.B) { benchHandler(b, hello) })
 	b.Run("unsampled", func(b *testing.B) {
-		benchDefault(b, sampling.Never)
-		benchHandler(b, xrayhttp.Handler(xrayhttp.NewFixedSegmentNamer("svc"), hello))
+		rec := benchRecorder(b, sampling.Never)
+		benchHandler(b, xrayhttp.Handler(xrayhttp.NewFixedSegmentNamer("svc"), hello, xrayhttp.WithRecorder(rec)))
 	})
 	b.Run("sampled", func(b *testing.B) {
-		benchDefault(b, sampling.Always)
-		benchHandler(b, xrayhttp.Handler(xrayhttp.NewFixedSegmentNamer("svc"), hello))
+		rec := benchRecorder(b, sampling.Always)
+		benchHandler(b, xrayhttp.Handler(xrayhttp.NewFixedSegmentNamer("svc"), hello, xrayhttp.WithRecorder(rec)))
 	})
 }
 
 // BenchmarkClient is a round trip over loopback with and without the
 // traced transport (in a sampled segment).
 func BenchmarkClient(b *testing.B) {
-	benchDefault(b, sampling.Always)
+	rec := benchRecorder(b, sampling.Always)
 	srv := httptest.NewServer(hello)
 	defer srv.Close()
 	for _, v := range []struct {
@@ -75,7 +73,7 @@ func BenchmarkClient(b *testing.B) {
 	} {
 		b.Run(v.name, func(b *testing.B) {
 			client := &http.Client{Transport: v.rt}
-			ctx, seg := xray.BeginSegment(context.Background(), "bench")
+			ctx, seg := rec.BeginSegment(context.Background(), "bench")
 			defer seg.Close(nil)
 			b.ReportAllocs()
 			n := 0

@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/openxray/xray"
 	"github.com/openxray/xray/header"
-	"github.com/openxray/xray/internal/tracehook"
 )
 
 // ClientOption configures Client and RoundTripper.
@@ -19,6 +19,7 @@ type ClientOption interface {
 
 type clientConfig struct {
 	timings bool
+	rec     *xray.Recorder
 }
 
 type clientOptionFunc func(*clientConfig)
@@ -75,22 +76,19 @@ type transport struct {
 // response headers arrive (or the request fails), so it is always closed,
 // whether or not the caller reads the body.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if tracehook.BeginSubsegment == nil {
-		return t.base.RoundTrip(req)
-	}
 	ctx := req.Context()
-	sctx, span, found := tracehook.BeginSubsegment(ctx, nil, req.URL.Hostname(), "remote")
-	if span == nil {
-		if found {
-			// Unsampled: tell the callee, so it does not sample alone.
-			if seg := tracehook.FromContext(ctx); seg != nil {
-				r2 := req.Clone(ctx)
-				r2.Header.Set(header.Name, seg.DownstreamHeader().String())
-				return t.base.RoundTrip(r2)
-			}
-		}
+	parent := recorder(t.cfg.rec).ParentSegment(ctx)
+	if parent == nil {
 		return t.base.RoundTrip(req)
 	}
+	sctx, span := parent.BeginSubsegment(ctx, req.URL.Hostname())
+	if span == nil {
+		// Unsampled: tell the callee, so it does not sample alone.
+		r2 := req.Clone(ctx)
+		r2.Header.Set(header.Name, parent.DownstreamHeader().String())
+		return t.base.RoundTrip(r2)
+	}
+	span.SetNamespace("remote")
 	var timing *timings
 	if t.cfg.timings {
 		timing = &timings{}
@@ -99,7 +97,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// The RoundTripper contract: never change the caller's request.
 	r2 := req.Clone(sctx)
 	r2.Header.Set(header.Name, span.DownstreamHeader().String())
-	span.SetHTTPRequest(tracehook.HTTPRequest{Method: req.Method, URL: safeURL(req.URL), Traced: true})
+	span.SetHTTPRequest(xray.HTTPRequest{Method: req.Method, URL: safeURL(req.URL), Traced: true})
 
 	resp, err := t.base.RoundTrip(r2)
 	if timing != nil {
@@ -160,7 +158,7 @@ func (tm *timings) trace() *httptrace.ClientTrace {
 	}
 }
 
-func (tm *timings) record(s tracehook.Span) {
+func (tm *timings) record(s *xray.Segment) {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

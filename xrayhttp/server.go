@@ -20,8 +20,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/openxray/xray"
 	"github.com/openxray/xray/header"
-	"github.com/openxray/xray/internal/tracehook"
 	"github.com/openxray/xray/sampling"
 )
 
@@ -82,6 +82,32 @@ type Option interface {
 type handlerConfig struct {
 	route   func(*http.Request) string
 	headers []string // request headers given to sampling as attributes
+	rec     *xray.Recorder
+}
+
+// SharedOption is an option of both Handler (and StartRequest) and Client
+// (and RoundTripper).
+type SharedOption interface {
+	Option
+	ClientOption
+}
+
+type recorderOption struct{ rec *xray.Recorder }
+
+func (o recorderOption) apply(c *handlerConfig)      { c.rec = o.rec }
+func (o recorderOption) applyClient(c *clientConfig) { c.rec = o.rec }
+
+// WithRecorder records with rec instead of the default recorder (nil means
+// the default): the segments of a Handler, and the context-missing reports
+// and Lambda facades of a Client.
+func WithRecorder(rec *xray.Recorder) SharedOption { return recorderOption{rec} }
+
+// recorder returns the recorder to use now.
+func recorder(rec *xray.Recorder) *xray.Recorder {
+	if rec != nil {
+		return rec
+	}
+	return xray.Default()
 }
 
 // WithSamplingHeaders gives the values of the named request headers to the
@@ -155,13 +181,14 @@ func serve(cfg *handlerConfig, namer SegmentNamer, h http.Handler, w http.Respon
 // begins it, End ends it with the status the framework wrote. Its methods
 // do nothing on the zero or an unsampled Request.
 type Request struct {
-	seg tracehook.Span
+	seg *xray.Segment
 }
 
 // StartRequest begins the segment of an incoming request as Handler does:
 // named by namer, continuing the caller's X-Amzn-Trace-Id, with the
 // response header set on w and the segment in the returned request's
-// context. End must follow. Of the options, WithSamplingHeaders applies.
+// context. End must follow. Of the options, WithSamplingHeaders and
+// WithRecorder apply.
 func StartRequest(w http.ResponseWriter, r *http.Request, namer SegmentNamer, opts ...Option) (*http.Request, Request) {
 	var cfg handlerConfig
 	for _, o := range opts {
@@ -173,9 +200,6 @@ func StartRequest(w http.ResponseWriter, r *http.Request, namer SegmentNamer, op
 }
 
 func startRequest(cfg *handlerConfig, w http.ResponseWriter, r *http.Request, namer SegmentNamer) (*http.Request, Request) {
-	if tracehook.BeginSegment == nil {
-		return r, Request{}
-	}
 	if namer == nil {
 		namer = NewFixedSegmentNamer("")
 	}
@@ -193,7 +217,7 @@ func startRequest(cfg *handlerConfig, w http.ResponseWriter, r *http.Request, na
 			sr.Attributes[name] = v
 		}
 	}
-	ctx, seg := tracehook.BeginSegment(r.Context(), namer.Name(host), in, sr)
+	ctx, seg := recorder(cfg.rec).BeginSegment(r.Context(), namer.Name(host), xray.WithTraceHeader(in), xray.WithSamplingRequest(sr))
 	if seg == nil { // the SDK is disabled
 		return r, Request{}
 	}
@@ -202,7 +226,7 @@ func startRequest(cfg *handlerConfig, w http.ResponseWriter, r *http.Request, na
 	if !seg.Sampled() {
 		return r, Request{}
 	}
-	req := tracehook.HTTPRequest{Method: r.Method, URL: requestURL(r), UserAgent: r.UserAgent()}
+	req := xray.HTTPRequest{Method: r.Method, URL: requestURL(r), UserAgent: r.UserAgent()}
 	req.ClientIP, req.XForwardedFor = clientIP(r)
 	seg.SetHTTPRequest(req)
 	return r, Request{seg: seg}
@@ -259,7 +283,7 @@ func (q Request) Panic(p any, size int64) {
 
 // markStatus sets the flags of a response status: 4xx error, 429 also
 // throttle, 5xx fault.
-func markStatus(s tracehook.Span, status int) {
+func markStatus(s *xray.Segment, status int) {
 	switch {
 	case status == http.StatusTooManyRequests:
 		s.AddThrottleFlag()
@@ -272,7 +296,7 @@ func markStatus(s tracehook.Span, status int) {
 
 // responseHeader is the X-Amzn-Trace-Id answered to the caller: the trace
 // and, when the caller asked (Sampled=?), the decision.
-func responseHeader(seg tracehook.Span, in *header.Header) string {
+func responseHeader(seg *xray.Segment, in *header.Header) string {
 	var buf [64]byte
 	b := append(buf[:0], "Root="...)
 	b = seg.AppendTraceID(b)

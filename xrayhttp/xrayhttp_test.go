@@ -19,21 +19,17 @@ import (
 	"github.com/openxray/xray/xraytest"
 )
 
-// useDaemon makes the default recorder (which Handler uses) send to a real
-// UDP daemon with strategy s, for the duration of the test.
+// useDaemon returns a recorder that sends to a real UDP daemon with
+// strategy s, for the duration of the test; the test runs in parallel.
 func useDaemon(t *testing.T, s sampling.Strategy) (*xray.Recorder, *xraytest.Daemon) {
 	t.Helper()
+	t.Parallel()
 	d := xraytest.NewDaemon(t)
 	r, err := xray.New(xray.Config{DaemonAddr: d.Addr(), SamplingStrategy: s})
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := xray.Default()
-	xray.SetDefault(r)
-	t.Cleanup(func() {
-		xray.SetDefault(old)
-		r.Close(context.Background())
-	})
+	t.Cleanup(func() { r.Close(context.Background()) })
 	return r, d
 }
 
@@ -59,12 +55,12 @@ func docs(t *testing.T, d *xraytest.Daemon, n int) []xraytest.Document {
 }
 
 func TestChainOfServices(t *testing.T) {
-	r, d := useDaemon(t, sampling.Always)
-	client := xrayhttp.Client(nil)
+	rec, d := useDaemon(t, sampling.Always)
+	client := xrayhttp.Client(nil, xrayhttp.WithRecorder(rec))
 
 	b := httptest.NewServer(xrayhttp.Handler(xrayhttp.NewFixedSegmentNamer("service-b"), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "from b")
-	})))
+	}), xrayhttp.WithRecorder(rec)))
 	defer b.Close()
 	a := httptest.NewServer(xrayhttp.Handler(xrayhttp.NewFixedSegmentNamer("service-a"), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, _ := http.NewRequestWithContext(r.Context(), "GET", b.URL+"/inner?token=SECRET", nil)
@@ -75,11 +71,11 @@ func TestChainOfServices(t *testing.T) {
 		}
 		io.Copy(w, resp.Body)
 		resp.Body.Close()
-	})))
+	}), xrayhttp.WithRecorder(rec)))
 	defer a.Close()
 
 	// The caller's own segment: client → A → client → B is one trace.
-	ctx, root := r.BeginSegment(context.Background(), "caller")
+	ctx, root := rec.BeginSegment(context.Background(), "caller")
 	req, _ := http.NewRequestWithContext(ctx, "GET", a.URL+"/outer?q=1", nil)
 	req.Header.Set("User-Agent", "xray-test")
 	resp, err := client.Do(req)
@@ -95,7 +91,7 @@ func TestChainOfServices(t *testing.T) {
 		t.Errorf("response header %q", got)
 	}
 	root.Close(nil)
-	flush(t, r)
+	flush(t, rec)
 
 	all := docs(t, d, 3)
 	byName := map[string]xraytest.Document{}
@@ -131,12 +127,12 @@ func TestChainOfServices(t *testing.T) {
 }
 
 func TestIncomingSamplingDecision(t *testing.T) {
-	r, d := useDaemon(t, sampling.Never)
+	rec, d := useDaemon(t, sampling.Never)
 	srv := httptest.NewServer(xrayhttp.Handler(xrayhttp.NewFixedSegmentNamer("svc"), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !xray.IsSampled(r.Context()) && xray.TraceID(r.Context()) == "" {
 			t.Error("no trace in the handler's context")
 		}
-	})))
+	}), xrayhttp.WithRecorder(rec)))
 	defer srv.Close()
 	const root = "1-5759e988-bd862e3fe1be46a994272793"
 	get := func(h string) string {
@@ -164,7 +160,7 @@ func TestIncomingSamplingDecision(t *testing.T) {
 	if !strings.HasPrefix(got, "Root=1-") || strings.Contains(got, "garbage") {
 		t.Errorf("malformed header answered %q", got)
 	}
-	flush(t, r)
+	flush(t, rec)
 	// Only the Sampled=1 request is recorded, as a child of the caller.
 	all := docs(t, d, 1)
 	if len(all) != 1 || all[0].String("trace_id") != root || all[0].String("parent_id") != "53995c3f42cd8ad8" {
@@ -179,8 +175,8 @@ func TestSamplingRulesSeeThePath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, d := useDaemon(t, s)
-	srv := httptest.NewServer(xrayhttp.Handler(xrayhttp.NewFixedSegmentNamer("svc"), http.NotFoundHandler()))
+	rec, d := useDaemon(t, s)
+	srv := httptest.NewServer(xrayhttp.Handler(xrayhttp.NewFixedSegmentNamer("svc"), http.NotFoundHandler(), xrayhttp.WithRecorder(rec)))
 	defer srv.Close()
 	for _, p := range []string{"/health", "/api/orders"} {
 		resp, err := http.Post(srv.URL+p, "text/plain", nil)
@@ -189,7 +185,7 @@ func TestSamplingRulesSeeThePath(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	flush(t, r)
+	flush(t, rec)
 	all := docs(t, d, 1)
 	if len(all) != 1 || !strings.HasSuffix(all[0].Object("http")["request"].(map[string]any)["url"].(string), "/api/orders") {
 		t.Fatalf("documents: %v", all)
@@ -200,7 +196,7 @@ func TestSamplingRulesSeeThePath(t *testing.T) {
 }
 
 func TestStatusClasses(t *testing.T) {
-	r, d := useDaemon(t, sampling.Always)
+	rec, d := useDaemon(t, sampling.Always)
 	srv := httptest.NewServer(xrayhttp.Handler(xrayhttp.NewDynamicSegmentNamer("fallback", "*.example.com"), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var code int
 		switch r.URL.Path {
@@ -214,7 +210,7 @@ func TestStatusClasses(t *testing.T) {
 			code = 200
 		}
 		w.WriteHeader(code)
-	})))
+	}), xrayhttp.WithRecorder(rec)))
 	defer srv.Close()
 	for _, p := range []string{"/200", "/404", "/429", "/503"} {
 		resp, err := http.Get(srv.URL + p)
@@ -223,7 +219,7 @@ func TestStatusClasses(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	flush(t, r)
+	flush(t, rec)
 	want := map[float64][3]bool{200: {}, 404: {true, false, false}, 429: {true, true, false}, 503: {false, false, true}}
 	for _, doc := range docs(t, d, 4) {
 		if doc.Name() != "fallback" {
@@ -242,10 +238,10 @@ func TestStatusClasses(t *testing.T) {
 }
 
 func TestHandlerPanic(t *testing.T) {
-	r, d := useDaemon(t, sampling.Always)
+	rec, d := useDaemon(t, sampling.Always)
 	h := xrayhttp.Handler(xrayhttp.NewFixedSegmentNamer("svc"), http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
 		panic("handler exploded")
-	}))
+	}), xrayhttp.WithRecorder(rec))
 	func() {
 		defer func() {
 			if p := recover(); p != "handler exploded" {
@@ -254,7 +250,7 @@ func TestHandlerPanic(t *testing.T) {
 		}()
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	}()
-	flush(t, r)
+	flush(t, rec)
 	doc := docs(t, d, 1)[0]
 	if !doc.Bool("fault") {
 		t.Error("panic is not a fault")
@@ -275,7 +271,7 @@ func fmt_(v any) string {
 }
 
 func TestWriterKeepsInterfaces(t *testing.T) {
-	r, d := useDaemon(t, sampling.Always)
+	rec, d := useDaemon(t, sampling.Always)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /stream", func(w http.ResponseWriter, r *http.Request) {
 		_, isFlusher := w.(http.Flusher)
@@ -305,7 +301,7 @@ func TestWriterKeepsInterfaces(t *testing.T) {
 		buf.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: test\r\nConnection: Upgrade\r\n\r\nhello")
 		buf.Flush()
 	})
-	srv := httptest.NewServer(xrayhttp.Handler(xrayhttp.NewFixedSegmentNamer("svc"), mux, xrayhttp.WithRouteName(nil)))
+	srv := httptest.NewServer(xrayhttp.Handler(xrayhttp.NewFixedSegmentNamer("svc"), mux, xrayhttp.WithRouteName(nil), xrayhttp.WithRecorder(rec)))
 	defer srv.Close()
 
 	resp, err := http.Get(srv.URL + "/stream")
@@ -328,7 +324,7 @@ func TestWriterKeepsInterfaces(t *testing.T) {
 	if !strings.Contains(line, "101") {
 		t.Errorf("hijacked response %q", line)
 	}
-	flush(t, r)
+	flush(t, rec)
 	names := map[string]xraytest.Document{}
 	for _, doc := range docs(t, d, 2) {
 		names[doc.Name()] = doc
@@ -346,7 +342,7 @@ func TestWriterKeepsInterfaces(t *testing.T) {
 }
 
 func TestClientTimeoutIsFault(t *testing.T) {
-	r, d := useDaemon(t, sampling.Always)
+	rec, d := useDaemon(t, sampling.Always)
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -356,8 +352,8 @@ func TestClientTimeoutIsFault(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	client := xrayhttp.Client(&http.Client{Timeout: 50 * time.Millisecond}, xrayhttp.WithTimings())
-	ctx, seg := r.BeginSegment(context.Background(), "caller")
+	client := xrayhttp.Client(&http.Client{Timeout: 50 * time.Millisecond}, xrayhttp.WithTimings(), xrayhttp.WithRecorder(rec))
+	ctx, seg := rec.BeginSegment(context.Background(), "caller")
 	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
 	_, err := client.Do(req)
 	var ne net.Error
@@ -365,7 +361,7 @@ func TestClientTimeoutIsFault(t *testing.T) {
 		t.Fatalf("err = %v, want a timeout", err)
 	}
 	seg.Close(nil)
-	flush(t, r)
+	flush(t, rec)
 	doc := docs(t, d, 1)[0]
 	subs := doc.Subsegments()
 	if len(subs) != 1 || !subs[0].Bool("fault") || subs[0]["end_time"] == nil {
@@ -377,13 +373,13 @@ func TestClientTimeoutIsFault(t *testing.T) {
 }
 
 func TestClientWithoutSegment(t *testing.T) {
-	useDaemon(t, sampling.Always)
+	rec, _ := useDaemon(t, sampling.Always)
 	var got string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got = r.Header.Get(header.Name)
 	}))
 	defer srv.Close()
-	resp, err := xrayhttp.Client(nil).Get(srv.URL)
+	resp, err := xrayhttp.Client(nil, xrayhttp.WithRecorder(rec)).Get(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +391,7 @@ func TestClientWithoutSegment(t *testing.T) {
 	never, _ := xray.New(xray.Config{SamplingStrategy: sampling.Never, Emitter: xraytest.NewEmitter()})
 	ctx, seg := never.BeginSegment(context.Background(), "quiet")
 	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
-	resp, err = xrayhttp.Client(nil).Do(req)
+	resp, err = xrayhttp.Client(nil, xrayhttp.WithRecorder(rec)).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,22 +399,5 @@ func TestClientWithoutSegment(t *testing.T) {
 	h := header.FromString(got)
 	if h.TraceID != seg.TraceID() || h.SamplingDecision != header.NotSampled {
 		t.Errorf("unsampled propagation: %q", got)
-	}
-}
-
-func TestCompatNames(t *testing.T) {
-	r, d := useDaemon(t, sampling.Always)
-	srv := httptest.NewServer(xray.Handler(xray.NewFixedSegmentNamer("compat"), http.NotFoundHandler()))
-	defer srv.Close()
-	resp, err := xray.Client(nil).Get(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	_ = xray.RoundTripper(nil)
-	_ = xray.NewDynamicSegmentNamer("f", "*")
-	flush(t, r)
-	if doc := docs(t, d, 1)[0]; doc.Name() != "compat" || !doc.Bool("error") {
-		t.Errorf("compat handler: %v", doc)
 	}
 }

@@ -168,6 +168,14 @@ func WithRawErrorMessages() Option {
 	return optionFunc(func(c *sqltrace.Config) { c.RawErrorMessages = true })
 }
 
+// WithRecorder makes rec (instead of the default recorder) the one told
+// about calls made outside any segment, and the one that records the
+// facades of Lambda invocations. A call's subsegment is always recorded by
+// the recorder of the segment it belongs to.
+func WithRecorder(rec *xray.Recorder) Option {
+	return optionFunc(func(c *sqltrace.Config) { c.Recorder = rec })
+}
+
 func config(driverName string, opts []Option) sqltrace.Config {
 	c := sqltrace.Config{DriverName: driverName}
 	for _, o := range opts {

@@ -164,6 +164,9 @@ func (e *Emitter) Emit(doc []byte) {
 // Flush does nothing: Emit is synchronous.
 func (e *Emitter) Flush(context.Context) error { return nil }
 
+// Shutdown does nothing: the documents stay readable.
+func (e *Emitter) Shutdown(context.Context) error { return nil }
+
 // Raw returns the documents as emitted.
 func (e *Emitter) Raw() [][]byte {
 	e.mu.Lock()

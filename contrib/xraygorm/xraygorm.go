@@ -204,7 +204,7 @@ func dialectorDSN(d gorm.Dialector) string {
 type stateKey struct{}
 
 type call struct {
-	span    sqltrace.Span
+	span    *xray.Segment
 	started time.Time
 	ctx     context.Context // the statement's context before, when it was replaced
 }
@@ -218,7 +218,7 @@ func (p *Plugin) before() func(*gorm.DB) {
 		if ctx == nil {
 			ctx = context.Background()
 		}
-		var parent sqltrace.Span
+		var parent *xray.Segment
 		if t, ok := tx.Statement.ConnPool.(*txConn); ok {
 			parent = t.span
 		}
@@ -348,7 +348,7 @@ func (c *connPool) GetDBConn() (*sql.DB, error) {
 type txConn struct {
 	*sql.Tx
 	p       *Plugin
-	span    sqltrace.Span
+	span    *xray.Segment
 	started time.Time
 }
 

@@ -153,8 +153,8 @@ const (
 
 // call is what a Start hands its End through the context.
 type call struct {
-	span      sqltrace.Span
-	sql       *sqltrace.SQL
+	span      *xray.Segment
+	sql       *xray.SQL
 	started   time.Time
 	ctx       context.Context
 	n         int
@@ -163,7 +163,7 @@ type call struct {
 }
 
 type txState struct {
-	span    sqltrace.Span
+	span    *xray.Segment
 	started time.Time
 }
 
@@ -185,7 +185,7 @@ func txVerb(sql string) string {
 	return ""
 }
 
-func (t *Tracer) parent(conn *pgx.Conn) sqltrace.Span {
+func (t *Tracer) parent(conn *pgx.Conn) *xray.Segment {
 	if v, ok := t.txs.Load(conn); ok {
 		return v.(*txState).span
 	}

@@ -14,8 +14,9 @@ import (
 // discard drops documents: the benchmarks measure the caller's side.
 type discard struct{}
 
-func (discard) Emit([]byte)                 {}
-func (discard) Flush(context.Context) error { return nil }
+func (discard) Emit([]byte)                    {}
+func (discard) Flush(context.Context) error    { return nil }
+func (discard) Shutdown(context.Context) error { return nil }
 
 func benchDB(b *testing.B, traced bool) *sql.DB {
 	var db *sql.DB

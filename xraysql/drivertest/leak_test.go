@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/openxray/xray"
 	"github.com/openxray/xray/xraysql"
 )
 
@@ -61,7 +60,7 @@ func TestNoSecretInAnyDatagram(t *testing.T) {
 	}
 	tr := newTracing(t)
 	for _, d := range dbs {
-		db, err := xray.SQLContext(d.driver, d.dsn)
+		db, err := xraysql.Open(d.driver, d.dsn)
 		must(t, err)
 		func() {
 			defer db.Close()

@@ -7,14 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openxray/xray"
 	"github.com/openxray/xray/xraysql"
 )
 
 func setupMySQL(t *testing.T) *sql.DB {
 	t.Helper()
 	ensureMySQLUser(t)
-	db, err := xray.SQLContext("mysql", myDSN())
+	db, err := xraysql.Open("mysql", myDSN())
 	must(t, err)
 	t.Cleanup(func() { db.Close() })
 	for _, q := range []string{

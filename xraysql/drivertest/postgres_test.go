@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
-	"github.com/openxray/xray"
 	"github.com/openxray/xray/xraysql"
 	"github.com/openxray/xray/xraytest"
 )
@@ -23,7 +22,7 @@ var postgresDrivers = []struct{ name, dsn string }{
 func setupPostgres(t *testing.T, driverName, dsn, table string) *sql.DB {
 	t.Helper()
 	mustReach(t, driverName, dsn)
-	db, err := xray.SQLContext(driverName, dsn)
+	db, err := xraysql.Open(driverName, dsn)
 	must(t, err)
 	t.Cleanup(func() { db.Close() })
 	_, err = db.Exec("DROP TABLE IF EXISTS " + table)
@@ -169,7 +168,7 @@ func TestClosedPortIsFault(t *testing.T) {
 
 func TestRawReturnsDriverConn(t *testing.T) {
 	mustReach(t, "pgx", pgURL())
-	db, err := xray.SQLContext("pgx", pgURL())
+	db, err := xraysql.Open("pgx", pgURL())
 	must(t, err)
 	defer db.Close()
 	conn, err := db.Conn(context.Background())

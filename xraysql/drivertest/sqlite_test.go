@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openxray/xray"
 	"github.com/openxray/xray/xraysql"
 	"github.com/openxray/xray/xraytest"
 )
@@ -19,7 +18,7 @@ import (
 func TestSQLiteSeedFlow(t *testing.T) {
 	tr := newTracing(t)
 	path := filepath.Join(t.TempDir(), "app.db")
-	db, err := xray.SQLContext("sqlite", path)
+	db, err := xraysql.Open("sqlite", path)
 	must(t, err)
 	defer db.Close()
 
