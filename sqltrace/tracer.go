@@ -337,6 +337,16 @@ func (t *tracer) recordParams(span *xray.Segment, query string, args []driver.Na
 	span.AddMetadataToNamespace("sql", "parameters", t.cfg.Params(query, args))
 }
 
+// RecordParameters records, when Config.Params is set, what it returns of a
+// statement's bound arguments as metadata sql.parameters of span.
+func (t *tracer) RecordParameters(span *xray.Segment, query string, args []driver.NamedValue) {
+	t.recordParams(span, query, args)
+}
+
+// WantsParameters reports whether Config.Params is set, so that callers
+// build the arguments only then.
+func (t *tracer) WantsParameters() bool { return t.cfg.Params != nil }
+
 // SetDB tells a traced connector which pool it serves, for Config.PoolWait.
 func SetDB(c driver.Connector, db *sql.DB) {
 	var t *tracer

@@ -54,30 +54,29 @@ type optionFunc func(*sqltrace.Config)
 
 func (f optionFunc) apply(c *sqltrace.Config) { f(c) }
 
-// QueryMode says what sql.sanitized_query holds.
-type QueryMode int
+// QueryMode says what sql.sanitized_query holds. xraypgx and xraygorm take
+// the same modes.
+type QueryMode = sqltrace.QueryMode
 
 const (
 	// QuerySanitized records statements with their literals replaced by
 	// placeholders. It is the default.
-	QuerySanitized QueryMode = iota
+	QuerySanitized = sqltrace.QuerySanitized
 	// QueryOff records no statement text.
-	QueryOff
+	QueryOff = sqltrace.QueryOff
 	// QueryRaw records statements as written, literals included. Use it
 	// only where statements never carry personal data or secrets.
-	QueryRaw
+	QueryRaw = sqltrace.QueryRaw
 )
 
 // WithQuery sets what is recorded of each statement.
 func WithQuery(mode QueryMode) Option {
 	return optionFunc(func(c *sqltrace.Config) {
 		switch mode {
-		case QueryOff:
-			c.Query = sqltrace.QueryOff
-		case QueryRaw:
-			c.Query = sqltrace.QueryRaw
+		case QueryOff, QueryRaw:
+			c.Query = mode
 		default:
-			c.Query = sqltrace.QuerySanitized
+			c.Query = QuerySanitized
 		}
 	})
 }

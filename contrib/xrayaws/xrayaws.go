@@ -42,6 +42,7 @@ type Option interface {
 
 type config struct {
 	noParameters bool
+	rec          *xray.Recorder
 }
 
 type optionFunc func(*config)
@@ -53,6 +54,18 @@ func (f optionFunc) apply(c *config) { f(c) }
 // counts.
 func WithoutParameters() Option {
 	return optionFunc(func(c *config) { c.noParameters = true })
+}
+
+// WithRecorder makes rec (instead of the default recorder) the one told
+// about calls made outside any segment, and the one that records the facades
+// of Lambda invocations; nil means the default recorder.
+func WithRecorder(rec *xray.Recorder) Option { return optionFunc(func(c *config) { c.rec = rec }) }
+
+func (c *config) recorder() *xray.Recorder {
+	if c.rec != nil {
+		return c.rec
+	}
+	return xray.Default()
 }
 
 // The middlewares' IDs in the SDK's stack.
@@ -106,12 +119,13 @@ func (t *tracer) register(stack *middleware.Stack) error {
 func (t *tracer) initialize(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (
 	out middleware.InitializeOutput, md middleware.Metadata, err error,
 ) {
-	parent := xray.GetSegment(ctx)
+	rec := t.cfg.recorder()
+	parent := rec.ParentSegment(ctx)
 	if parent == nil {
 		if !t.missing.Load() && t.missing.CompareAndSwap(false, true) {
 			// Once per instrumentation: the recorder's context-missing
 			// strategy reports it, then the cost is a context lookup.
-			xray.Default().BeginSubsegment(ctx, awsmiddleware.GetServiceID(ctx))
+			rec.ContextMissing("AWS call " + awsmiddleware.GetServiceID(ctx))
 		}
 		return next.HandleInitialize(ctx, in)
 	}

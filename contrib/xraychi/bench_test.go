@@ -15,7 +15,6 @@ import (
 // the middleware (sampled, sent nowhere), without the network.
 func BenchmarkMiddleware(b *testing.B) {
 	r, _ := xray.New(xray.Config{Emitter: xray.DiscardEmitter{}, SamplingStrategy: sampling.Always})
-	xray.SetDefault(r)
 	for _, traced := range []bool{false, true} {
 		name := "plain"
 		if traced {
@@ -24,7 +23,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			mux := chi.NewRouter()
 			if traced {
-				mux.Use(xraychi.Middleware())
+				mux.Use(xraychi.Middleware(xraychi.WithRecorder(r)))
 			}
 			mux.Get("/users/{id}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 			req := httptest.NewRequest("GET", "/users/42", nil)

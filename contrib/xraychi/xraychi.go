@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/openxray/xray"
 	"github.com/openxray/xray/xrayhttp"
 )
 
@@ -27,6 +28,7 @@ type Option interface {
 
 type config struct {
 	namer xrayhttp.SegmentNamer
+	rec   *xray.Recorder
 }
 
 type optionFunc func(*config)
@@ -36,6 +38,10 @@ func (f optionFunc) apply(c *config) { f(c) }
 // WithNamer names the segments of requests no route matched (404s); by
 // default they are named after the request's host.
 func WithNamer(n xrayhttp.SegmentNamer) Option { return optionFunc(func(c *config) { c.namer = n }) }
+
+// WithRecorder records the segments with rec instead of the default
+// recorder; nil means the default.
+func WithRecorder(rec *xray.Recorder) Option { return optionFunc(func(c *config) { c.rec = rec }) }
 
 // Middleware returns chi middleware that traces each request.
 func Middleware(opts ...Option) func(http.Handler) http.Handler {
@@ -49,7 +55,7 @@ func Middleware(opts ...Option) func(http.Handler) http.Handler {
 		cfg.namer = xrayhttp.HostSegmentNamer{}
 	}
 	return func(next http.Handler) http.Handler {
-		return xrayhttp.Handler(cfg.namer, next, xrayhttp.WithRouteName(routePattern))
+		return xrayhttp.Handler(cfg.namer, next, xrayhttp.WithRouteName(routePattern), xrayhttp.WithRecorder(cfg.rec))
 	}
 }
 

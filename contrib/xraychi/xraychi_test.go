@@ -16,20 +16,23 @@ import (
 	"github.com/openxray/xray/xraytest"
 )
 
-// The default recorder sends to a daemon of the test's own: the middleware
-// records through it, as a user's program does.
-func setup(t *testing.T) *xraytest.Daemon {
+// setup returns a recorder that sends to a daemon of the test's own; the
+// test runs in parallel.
+func setup(t *testing.T) (*xraytest.Daemon, *xray.Recorder) {
+	t.Parallel()
 	d := xraytest.NewDaemon(t)
-	if err := xray.Configure(xray.Config{DaemonAddr: d.Addr(), SamplingStrategy: sampling.Always}); err != nil {
+	rec, err := xray.New(xray.Config{DaemonAddr: d.Addr(), SamplingStrategy: sampling.Always})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return d
+	t.Cleanup(func() { rec.Close(context.Background()) })
+	return d, rec
 }
 
 func TestRoutesStatusPanicAndNesting(t *testing.T) {
-	d := setup(t)
+	d, rec := setup(t)
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer, xraychi.Middleware())
+	r.Use(middleware.Recoverer, xraychi.Middleware(xraychi.WithRecorder(rec)))
 	r.Get("/users/{id}", func(w http.ResponseWriter, r *http.Request) {
 		_, sub := xray.BeginSubsegment(r.Context(), "db")
 		sub.Close(nil)
@@ -59,7 +62,7 @@ func TestRoutesStatusPanicAndNesting(t *testing.T) {
 		if resp.StatusCode != w.status {
 			t.Fatalf("%s: status %d", path, resp.StatusCode)
 		}
-		xray.Flush(context.Background())
+		rec.Flush(context.Background())
 		doc := d.WaitResponseTrace(t, resp, 5*time.Second)
 		status, _ := doc.Object("http")["response"].(map[string]any)["status"].(float64)
 		if doc.Name() != w.name || int(status) != w.status || doc.Bool("error") != w.error || doc.Bool("fault") != w.fault {

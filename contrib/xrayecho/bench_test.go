@@ -15,7 +15,6 @@ import (
 // with the middleware (sampled, sent nowhere), without the network.
 func BenchmarkMiddleware(b *testing.B) {
 	r, _ := xray.New(xray.Config{Emitter: xray.DiscardEmitter{}, SamplingStrategy: sampling.Always})
-	xray.SetDefault(r)
 	for _, traced := range []bool{false, true} {
 		name := "plain"
 		if traced {
@@ -24,7 +23,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			e := echo.New()
 			if traced {
-				e.Use(xrayecho.Middleware())
+				e.Use(xrayecho.Middleware(xrayecho.WithRecorder(r)))
 			}
 			e.GET("/users/:id", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
 			req := httptest.NewRequest("GET", "/users/42", nil)

@@ -17,6 +17,7 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"github.com/openxray/xray"
 	"github.com/openxray/xray/xrayhttp"
 )
 
@@ -27,6 +28,7 @@ type Option interface {
 
 type config struct {
 	namer xrayhttp.SegmentNamer
+	rec   *xray.Recorder
 }
 
 type optionFunc func(*config)
@@ -36,6 +38,10 @@ func (f optionFunc) apply(c *config) { f(c) }
 // WithNamer names the segments of requests no route matched (404s); by
 // default they are named after the request's host.
 func WithNamer(n xrayhttp.SegmentNamer) Option { return optionFunc(func(c *config) { c.namer = n }) }
+
+// WithRecorder records the segments with rec instead of the default
+// recorder; nil means the default.
+func WithRecorder(rec *xray.Recorder) Option { return optionFunc(func(c *config) { c.rec = rec }) }
 
 // Middleware returns echo middleware that traces each request.
 func Middleware(opts ...Option) echo.MiddlewareFunc {
@@ -50,7 +56,7 @@ func Middleware(opts ...Option) echo.MiddlewareFunc {
 	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) (err error) {
-			r, q := xrayhttp.StartRequest(c.Response(), c.Request(), cfg.namer)
+			r, q := xrayhttp.StartRequest(c.Response(), c.Request(), cfg.namer, xrayhttp.WithRecorder(cfg.rec))
 			c.SetRequest(r)
 			if !q.Sampled() {
 				return next(c)

@@ -19,13 +19,16 @@ import (
 )
 
 func TestRoutesStatusErrorsPanic(t *testing.T) {
+	t.Parallel()
 	d := xraytest.NewDaemon(t)
-	if err := xray.Configure(xray.Config{DaemonAddr: d.Addr(), SamplingStrategy: sampling.Always}); err != nil {
+	rec, err := xray.New(xray.Config{DaemonAddr: d.Addr(), SamplingStrategy: sampling.Always})
+	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { rec.Close(context.Background()) })
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.Use(middleware.Recover(), xrayecho.Middleware())
+	e.Use(middleware.Recover(), xrayecho.Middleware(xrayecho.WithRecorder(rec)))
 	e.GET("/users/:id", func(c echo.Context) error {
 		_, sub := xray.BeginSubsegment(c.Request().Context(), "db")
 		sub.Close(nil)
@@ -60,7 +63,7 @@ func TestRoutesStatusErrorsPanic(t *testing.T) {
 		if resp.StatusCode != w.status {
 			t.Fatalf("%s: status %d", path, resp.StatusCode)
 		}
-		xray.Flush(context.Background())
+		rec.Flush(context.Background())
 		doc := d.WaitResponseTrace(t, resp, 5*time.Second)
 		status, _ := doc.Object("http")["response"].(map[string]any)["status"].(float64)
 		cause := fmt.Sprint(doc.Object("cause"))

@@ -15,7 +15,6 @@ import (
 // the middleware (sampled, sent nowhere), without the network.
 func BenchmarkMiddleware(b *testing.B) {
 	r, _ := xray.New(xray.Config{Emitter: xray.DiscardEmitter{}, SamplingStrategy: sampling.Always})
-	xray.SetDefault(r)
 	gin.SetMode(gin.ReleaseMode)
 	for _, traced := range []bool{false, true} {
 		name := "plain"
@@ -25,7 +24,7 @@ func BenchmarkMiddleware(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			e := gin.New()
 			if traced {
-				e.Use(xraygin.Middleware())
+				e.Use(xraygin.Middleware(xraygin.WithRecorder(r)))
 			}
 			e.GET("/users/:id", func(c *gin.Context) { c.Status(http.StatusNoContent) })
 			req := httptest.NewRequest("GET", "/users/42", nil)

@@ -14,6 +14,7 @@ package xraygin
 
 import (
 	"github.com/gin-gonic/gin"
+	"github.com/openxray/xray"
 	"github.com/openxray/xray/xrayhttp"
 )
 
@@ -24,6 +25,7 @@ type Option interface {
 
 type config struct {
 	namer xrayhttp.SegmentNamer
+	rec   *xray.Recorder
 }
 
 type optionFunc func(*config)
@@ -33,6 +35,10 @@ func (f optionFunc) apply(c *config) { f(c) }
 // WithNamer names the segments of requests no route matched (404s); by
 // default they are named after the request's host.
 func WithNamer(n xrayhttp.SegmentNamer) Option { return optionFunc(func(c *config) { c.namer = n }) }
+
+// WithRecorder records the segments with rec instead of the default
+// recorder; nil means the default.
+func WithRecorder(rec *xray.Recorder) Option { return optionFunc(func(c *config) { c.rec = rec }) }
 
 // Middleware returns gin middleware that traces each request.
 func Middleware(opts ...Option) gin.HandlerFunc {
@@ -46,7 +52,7 @@ func Middleware(opts ...Option) gin.HandlerFunc {
 		cfg.namer = xrayhttp.HostSegmentNamer{}
 	}
 	return func(c *gin.Context) {
-		r, q := xrayhttp.StartRequest(c.Writer, c.Request, cfg.namer)
+		r, q := xrayhttp.StartRequest(c.Writer, c.Request, cfg.namer, xrayhttp.WithRecorder(cfg.rec))
 		c.Request = r
 		if !q.Sampled() {
 			c.Next()

@@ -18,13 +18,16 @@ import (
 )
 
 func TestRoutesStatusErrorsPanic(t *testing.T) {
+	t.Parallel()
 	d := xraytest.NewDaemon(t)
-	if err := xray.Configure(xray.Config{DaemonAddr: d.Addr(), SamplingStrategy: sampling.Always}); err != nil {
+	rec, err := xray.New(xray.Config{DaemonAddr: d.Addr(), SamplingStrategy: sampling.Always})
+	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { rec.Close(context.Background()) })
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(gin.Recovery(), xraygin.Middleware())
+	r.Use(gin.Recovery(), xraygin.Middleware(xraygin.WithRecorder(rec)))
 	r.GET("/users/:id", func(c *gin.Context) {
 		_, sub := xray.BeginSubsegment(c.Request.Context(), "db")
 		sub.Close(nil)
@@ -58,7 +61,7 @@ func TestRoutesStatusErrorsPanic(t *testing.T) {
 		if resp.StatusCode != w.status {
 			t.Fatalf("%s: status %d", path, resp.StatusCode)
 		}
-		xray.Flush(context.Background())
+		rec.Flush(context.Background())
 		doc := d.WaitResponseTrace(t, resp, 5*time.Second)
 		status, _ := doc.Object("http")["response"].(map[string]any)["status"].(float64)
 		if doc.Name() != w.name || int(status) != w.status || doc.Bool("error") != w.error || doc.Bool("fault") != w.fault || (doc.Object("cause") != nil) != w.cause {

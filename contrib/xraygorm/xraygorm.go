@@ -12,8 +12,7 @@
 // own; a transaction (db.Transaction) is a subsegment holding its
 // statements. gorm.ErrRecordNotFound is not a failure.
 //
-// If the connection underneath is already traced by xraysql (or
-// xray.SQLContext), the plugin records nothing, so that one statement is
+// If the connection underneath is already traced by xraysql, the plugin records nothing, so that one statement is
 // one subsegment: use one or the other.
 package xraygorm
 
@@ -25,6 +24,7 @@ import (
 	"reflect"
 	"time"
 
+	"github.com/openxray/xray"
 	"github.com/openxray/xray/sqltrace"
 	"gorm.io/gorm"
 )
@@ -64,6 +64,32 @@ func WithParameters(fn func(query string, vars []any) any) Option {
 			return fn(query, vars)
 		}
 	})
+}
+
+// QueryMode says what sql.sanitized_query holds, as in xraysql.
+type QueryMode = sqltrace.QueryMode
+
+// The query modes.
+const (
+	// QuerySanitized records statements with their literals replaced by
+	// placeholders. It is the default.
+	QuerySanitized = sqltrace.QuerySanitized
+	// QueryOff records no statement text.
+	QueryOff = sqltrace.QueryOff
+	// QueryRaw records statements as written, literals included.
+	QueryRaw = sqltrace.QueryRaw
+)
+
+// WithQuery sets what is recorded of each statement.
+func WithQuery(mode QueryMode) Option {
+	return optionFunc(func(c *sqltrace.Config) { c.Query = mode })
+}
+
+// WithRecorder makes rec (instead of the default recorder) the one told
+// about operations run outside any segment, and the one that records the
+// facades of Lambda invocations.
+func WithRecorder(rec *xray.Recorder) Option {
+	return optionFunc(func(c *sqltrace.Config) { c.Recorder = rec })
 }
 
 // WithSQLCommenter appends the trace context to each statement as a

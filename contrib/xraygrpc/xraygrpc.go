@@ -157,8 +157,9 @@ func (c *config) beginServer(ctx context.Context, method string) (context.Contex
 // UnaryClientInterceptor records a subsegment for each unary call made
 // inside a segment, and sends the trace header with it.
 func UnaryClientInterceptor(opts ...Option) grpc.UnaryClientInterceptor {
+	cfg := newConfig(opts)
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts ...grpc.CallOption) error {
-		ctx, sub := beginClient(ctx, cc, method)
+		ctx, sub := beginClient(ctx, cfg.recorder(), cc, method)
 		err := invoker(ctx, method, req, reply, cc, callOpts...)
 		finish(sub, err)
 		return err
@@ -169,8 +170,9 @@ func UnaryClientInterceptor(opts ...Option) grpc.UnaryClientInterceptor {
 // made inside a segment. It ends when the stream does: when receiving
 // returns an error or io.EOF, or when the call's context is done.
 func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
+	cfg := newConfig(opts)
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, callOpts ...grpc.CallOption) (grpc.ClientStream, error) {
-		ctx, sub := beginClient(ctx, cc, method)
+		ctx, sub := beginClient(ctx, cfg.recorder(), cc, method)
 		cs, err := streamer(ctx, desc, cc, method, callOpts...)
 		if err != nil || sub == nil {
 			finish(sub, err)
@@ -208,8 +210,8 @@ func (s *clientStream) end(err error) {
 	})
 }
 
-func beginClient(ctx context.Context, cc *grpc.ClientConn, method string) (context.Context, *xray.Segment) {
-	parent := xray.GetSegment(ctx)
+func beginClient(ctx context.Context, rec *xray.Recorder, cc *grpc.ClientConn, method string) (context.Context, *xray.Segment) {
+	parent := rec.ParentSegment(ctx)
 	if parent == nil {
 		return ctx, nil
 	}

@@ -37,6 +37,7 @@ type config struct {
 	maxShape    int
 	redact      func(command bson.Raw) any
 	annotations bool
+	rec         *xray.Recorder
 }
 
 type optionFunc func(*config)
@@ -61,6 +62,18 @@ func WithRedactedCommands(fn func(command bson.Raw) any) Option {
 // the Python SDK's pymongo patch. Off by default: annotations count
 // against X-Ray's limit of 50 per trace.
 func WithAnnotations() Option { return optionFunc(func(c *config) { c.annotations = true }) }
+
+// WithRecorder makes rec (instead of the default recorder) the one told
+// about commands made outside any segment, and the one that records the facades
+// of Lambda invocations; nil means the default recorder.
+func WithRecorder(rec *xray.Recorder) Option { return optionFunc(func(c *config) { c.rec = rec }) }
+
+func (c *config) recorder() *xray.Recorder {
+	if c.rec != nil {
+		return c.rec
+	}
+	return xray.Default()
+}
 
 // monitor matches each command's start with its end: they arrive on
 // different goroutines, keyed by connection and request ID.
@@ -161,11 +174,12 @@ func (m *monitor) started(ctx context.Context, e *event.CommandStartedEvent) {
 	if sensitive[e.CommandName] {
 		return
 	}
-	parent := xray.GetSegment(ctx)
+	rec := m.cfg.recorder()
+	parent := rec.ParentSegment(ctx)
 	if parent == nil {
 		if !m.missing.Load() && m.missing.CompareAndSwap(false, true) {
 			// Once per monitor: after that the cost is a context lookup.
-			xray.Default().BeginSubsegment(ctx, "mongodb "+e.CommandName)
+			rec.ContextMissing("mongodb " + e.CommandName)
 		}
 		return
 	}

@@ -15,6 +15,7 @@ package xraypgx
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
 	"net"
 	"net/url"
@@ -65,9 +66,55 @@ func WithSlowQueryThreshold(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.sql.SlowQuery = d })
 }
 
+// QueryMode says what sql.sanitized_query holds, as in xraysql.
+type QueryMode = sqltrace.QueryMode
+
+// The query modes.
+const (
+	// QuerySanitized records statements with their literals replaced by
+	// placeholders. It is the default.
+	QuerySanitized = sqltrace.QuerySanitized
+	// QueryOff records no statement text.
+	QueryOff = sqltrace.QueryOff
+	// QueryRaw records statements as written, literals included.
+	QueryRaw = sqltrace.QueryRaw
+)
+
+// WithQuery sets what is recorded of each statement.
+func WithQuery(mode QueryMode) Option {
+	return optionFunc(func(c *config) { c.sql.Query = mode })
+}
+
 // WithRawQueries records statements as written, literals included.
-func WithRawQueries() Option {
-	return optionFunc(func(c *config) { c.sql.Query = sqltrace.QueryRaw })
+//
+// Deprecated: use WithQuery(QueryRaw), the option xraysql and xraygorm
+// share.
+func WithRawQueries() Option { return WithQuery(QueryRaw) }
+
+// WithParameters records bound values: fn returns what to record of them
+// (metadata sql.parameters), after redacting. Without it, arguments are
+// never recorded.
+func WithParameters(fn func(query string, args []any) any) Option {
+	return optionFunc(func(c *config) {
+		if fn == nil {
+			c.sql.Params = nil
+			return
+		}
+		c.sql.Params = func(query string, args []driver.NamedValue) any {
+			vals := make([]any, len(args))
+			for i, a := range args {
+				vals[i] = a.Value
+			}
+			return fn(query, vals)
+		}
+	})
+}
+
+// WithRecorder makes rec (instead of the default recorder) the one told
+// about queries made outside any segment, and the one that records the
+// facades of Lambda invocations.
+func WithRecorder(rec *xray.Recorder) Option {
+	return optionFunc(func(c *config) { c.sql.Recorder = rec })
 }
 
 // WithName sets the subsegments' name, "<database>@<host>" by default.
@@ -215,6 +262,13 @@ func (t *Tracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 	sctx, span := e.Start(ctx, t.parent(conn))
 	if span == nil {
 		return ctx
+	}
+	if e.WantsParameters() && len(data.Args) > 0 {
+		args := make([]driver.NamedValue, len(data.Args))
+		for i, a := range data.Args {
+			args[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+		}
+		e.RecordParameters(span, data.SQL, args)
 	}
 	return context.WithValue(sctx, queryKey, &call{span: span, sql: e.Statement(data.SQL, false), started: started,
 		uncomment: t.commenting(sctx, conn)})

@@ -50,6 +50,7 @@ type config struct {
 	keys  func(key string) string
 	db    int
 	hasDB bool
+	rec   *xray.Recorder
 }
 
 type optionFunc func(*config)
@@ -69,6 +70,18 @@ func WithKeys(fn func(key string) string) Option {
 // WithDB records the database index (metadata redis.db). Instrument knows
 // it from the client's options.
 func WithDB(db int) Option { return optionFunc(func(c *config) { c.db, c.hasDB = db, true }) }
+
+// WithRecorder makes rec (instead of the default recorder) the one that
+// records the facades of Lambda invocations; nil means the default
+// recorder. Commands made outside any segment are not recorded.
+func WithRecorder(rec *xray.Recorder) Option { return optionFunc(func(c *config) { c.rec = rec }) }
+
+func (c *config) recorder() *xray.Recorder {
+	if c.rec != nil {
+		return c.rec
+	}
+	return xray.Default()
+}
 
 // hook is the go-redis hook. The server's address comes from WithName, from
 // Instrument, or from the connections the hook sees dialled (a failover
@@ -156,7 +169,7 @@ func (h *hook) DialHook(next redis.DialHook) redis.DialHook {
 // ProcessHook records a command.
 func (h *hook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		parent := xray.GetSegment(ctx)
+		parent := h.cfg.recorder().ParentSegment(ctx)
 		if parent == nil || setup(cmd) {
 			return next(ctx, cmd)
 		}
@@ -180,7 +193,7 @@ func (h *hook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 // ProcessPipelineHook records a pipeline or transaction as one subsegment.
 func (h *hook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
-		parent := xray.GetSegment(ctx)
+		parent := h.cfg.recorder().ParentSegment(ctx)
 		if parent == nil || !slices.ContainsFunc(cmds, func(c redis.Cmder) bool { return !setup(c) }) {
 			return next(ctx, cmds)
 		}

@@ -63,8 +63,9 @@ func Open(dsn string) (*gorm.DB, error) {
 	return db, db.AutoMigrate(&User{}, &Order{})
 }
 
-// Handler serves the API, each request a segment named "users-api".
-func Handler(db *gorm.DB) http.Handler {
+// Handler serves the API, each request a segment named "users-api";
+// opts go to xrayhttp.Handler.
+func Handler(db *gorm.DB, opts ...xrayhttp.Option) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) {
 		id, err := strconv.Atoi(r.PathValue("id"))
@@ -95,5 +96,5 @@ func Handler(db *gorm.DB) http.Handler {
 		}
 		json.NewEncoder(w).Encode(users)
 	})
-	return xrayhttp.Handler(xrayhttp.NewFixedSegmentNamer("users-api"), mux)
+	return xrayhttp.Handler(xrayhttp.NewFixedSegmentNamer("users-api"), mux, opts...)
 }

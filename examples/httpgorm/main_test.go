@@ -11,6 +11,7 @@ import (
 
 	"github.com/openxray/xray"
 	"github.com/openxray/xray/sampling"
+	"github.com/openxray/xray/xrayhttp"
 	"github.com/openxray/xray/xraytest"
 )
 
@@ -22,9 +23,7 @@ func TestTracedRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := xray.Default()
-	xray.SetDefault(r)
-	defer xray.SetDefault(old)
+	defer r.Close(context.Background())
 
 	db, err := Open("host=127.0.0.1 port=5432 user=postgres password=exampleS3cret dbname=test sslmode=disable")
 	if err != nil {
@@ -36,7 +35,7 @@ func TestTracedRequests(t *testing.T) {
 	if err := db.Create(&u).Error; err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(Handler(db))
+	srv := httptest.NewServer(Handler(db, xrayhttp.WithRecorder(r)))
 	defer srv.Close()
 	for _, path := range []string{"/users/" + strint(u.ID), "/users", "/users/999999"} {
 		resp, err := http.Get(srv.URL + path)
