@@ -1,5 +1,5 @@
 module github.com/openxray/xray
 
-go 1.25
+go 1.26.0
 
 require github.com/DataDog/go-sqllexer v0.2.6

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/openxray/xray/header"
-	"github.com/openxray/xray/internal/daemonaddr"
+	"github.com/openxray/xray/daemonaddr"
 	"github.com/openxray/xray/internal/jsonx"
 	"github.com/openxray/xray/sampling"
 )

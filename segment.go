@@ -177,6 +177,23 @@ func (s *Segment) Parent() *Segment {
 	return s.parent
 }
 
+// ParentID returns the ID of the entity s belongs to: for a subsegment, its
+// parent's; for a recorded segment, the upstream caller's from the trace
+// header it continued ("" when it began the trace). It is "" for a nil or
+// unsampled segment.
+func (s *Segment) ParentID() string {
+	if !s.active() {
+		return ""
+	}
+	if s.parent != nil {
+		return s.parent.ID()
+	}
+	if s.st.parentID.isZero() {
+		return ""
+	}
+	return s.st.parentID.String()
+}
+
 // IsSubsegment reports whether s is a subsegment.
 func (s *Segment) IsSubsegment() bool { return s != nil && s.parent != nil }
 

@@ -20,7 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/openxray/xray/internal/daemonaddr"
+	"github.com/openxray/xray/daemonaddr"
 )
 
 // Intervals of the centralized strategy's pollers, as in the AWS SDKs.
