@@ -94,6 +94,13 @@ type UDPEmitter struct {
 	pending   [][]byte     // owned by the sender goroutine
 	batch     batchScratch // owned by the sender goroutine
 	single    atomic.Bool  // batching turned off
+	sync      atomic.Bool  // SetSynchronous
+
+	// The synchronous path's own socket.
+	syncMu        sync.Mutex
+	syncConn      *net.UDPConn
+	syncDialAfter time.Time
+	syncBuf       []byte
 	closeOnce sync.Once
 
 	// Pacing, owned by the sender goroutine but for the settings.
@@ -157,6 +164,10 @@ func (e *UDPEmitter) Emit(doc []byte) {
 func (e *UDPEmitter) enqueue(doc []byte) {
 	if e.closed.Load() || len(doc) == 0 {
 		e.drop(doc, "emitter closed")
+		return
+	}
+	if e.sync.Load() {
+		e.sendNow(doc)
 		return
 	}
 	n := int64(len(doc))
@@ -239,6 +250,12 @@ func (e *UDPEmitter) Shutdown(ctx context.Context) error {
 		case <-ctx.Done():
 			err = errors.Join(err, ctx.Err())
 		}
+		e.syncMu.Lock()
+		if e.syncConn != nil {
+			e.syncConn.Close()
+			e.syncConn = nil
+		}
+		e.syncMu.Unlock()
 	})
 	return err
 }
@@ -404,19 +421,54 @@ func (e *UDPEmitter) send(doc []byte) {
 }
 
 func (e *UDPEmitter) dial() bool {
-	if time.Now().Before(e.dialAfter) {
-		return false
+	e.conn = dialUDP(e.addr, &e.dialAfter)
+	return e.conn != nil
+}
+
+// dialUDP connects to addr, at most once a second after a failure
+// (*after says when the next try may be).
+func dialUDP(addr string, after *time.Time) *net.UDPConn {
+	if time.Now().Before(*after) {
+		return nil
 	}
-	raddr, err := net.ResolveUDPAddr("udp", e.addr)
+	raddr, err := net.ResolveUDPAddr("udp", addr)
+	var conn *net.UDPConn
 	if err == nil {
-		e.conn, err = net.DialUDP("udp", nil, raddr)
+		conn, err = net.DialUDP("udp", nil, raddr)
 	}
 	if err != nil {
-		e.dialAfter = time.Now().Add(time.Second)
-		e.conn = nil
-		return false
+		*after = time.Now().Add(time.Second)
+		return nil
 	}
-	return true
+	return conn
+}
+
+// SetSynchronous makes Emit send each document at once, on the goroutine
+// that emits it (the one closing a segment), as aws-xray-sdk-go does,
+// instead of queueing it for the sender goroutine. A program that may be
+// frozen or may exit as soon as it returns (an AWS Lambda function, a
+// command) then loses nothing without calling Flush; each document costs
+// its caller one system call and is not paced. Call it before the first
+// Emit.
+func (e *UDPEmitter) SetSynchronous(on bool) { e.sync.Store(on) }
+
+// sendNow writes doc to the daemon on the caller's goroutine.
+func (e *UDPEmitter) sendNow(doc []byte) {
+	defer putBuffer(doc)
+	e.syncMu.Lock()
+	defer e.syncMu.Unlock()
+	if e.syncConn == nil {
+		if e.syncConn = dialUDP(e.addr, &e.syncDialAfter); e.syncConn == nil {
+			e.drop(nil, "daemon address cannot be resolved")
+			return
+		}
+	}
+	e.syncBuf = append(append(e.syncBuf[:0], DaemonHeader...), doc...)
+	if _, err := e.syncConn.Write(e.syncBuf); err != nil {
+		e.drop(nil, err.Error())
+		return
+	}
+	e.sent.Add(1)
 }
 
 func (e *UDPEmitter) drop(doc []byte, why string) {

@@ -80,6 +80,12 @@ type Config struct {
 	// Emitter receives the encoded documents; nil means a UDPEmitter to
 	// DaemonAddr.
 	Emitter Emitter
+	// SyncSend sends each document on the goroutine that closes the
+	// segment, as aws-xray-sdk-go does (see UDPEmitter.SetSynchronous),
+	// instead of from the emitter's goroutine. It is on by default in AWS
+	// Lambda, where the process is frozen as soon as the handler returns.
+	// It applies to the default UDP emitter only.
+	SyncSend bool
 	// Logger receives the SDK's own warnings; nil means slog.Default().
 	Logger *slog.Logger
 	// Disabled turns every call into a no-op.
@@ -184,6 +190,7 @@ func newRecorder(cfg Config, getenv func(string) string) (*Recorder, error) {
 	r.emitter = cfg.Emitter
 	if r.emitter == nil {
 		r.udp = NewUDPEmitter(daemon.UDP, r.logger)
+		r.udp.SetSynchronous(cfg.SyncSend || inLambda())
 		r.emitter = r.udp
 	}
 	r.workingDir, _ = os.Getwd()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/openxray/xray"
 	"github.com/openxray/xray/compat/header"
+	"github.com/openxray/xray/compat/internal/config"
 	"github.com/openxray/xray/contrib/xraygrpc"
 	"github.com/openxray/xray/xrayhttp"
 	"github.com/openxray/xray/xraysql"
@@ -37,6 +38,7 @@ func NewDynamicSegmentNamer(fallback string, recognized string) *DynamicSegmentN
 
 // Handler returns h with each request recorded as a segment named by sn.
 func Handler(sn SegmentNamer, h http.Handler) http.Handler {
+	config.Ensure()
 	return xrayhttp.Handler(sn, h)
 }
 
@@ -47,10 +49,16 @@ func HandlerWithContext(ctx context.Context, sn SegmentNamer, h http.Handler) ht
 }
 
 // Client returns a copy of c whose requests are subsegments.
-func Client(c *http.Client) *http.Client { return xrayhttp.Client(c) }
+func Client(c *http.Client) *http.Client {
+	config.Ensure()
+	return xrayhttp.Client(c)
+}
 
 // RoundTripper returns rt with each request a subsegment.
-func RoundTripper(rt http.RoundTripper) http.RoundTripper { return xrayhttp.RoundTripper(rt) }
+func RoundTripper(rt http.RoundTripper) http.RoundTripper {
+	config.Ensure()
+	return xrayhttp.RoundTripper(rt)
+}
 
 // HttpCaptureResponse records the response status on seg and sets its
 // flags: 4xx error (429 throttle too), 5xx fault.
@@ -117,11 +125,15 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // SQLContext opens a database like sql.Open, each call a subsegment with an
 // sql block (the statement sanitized).
-func SQLContext(driver, dsn string) (*sql.DB, error) { return xraysql.Open(driver, dsn) }
+func SQLContext(driver, dsn string) (*sql.DB, error) {
+	config.Ensure()
+	return xraysql.Open(driver, dsn)
+}
 
 // SQLConnector returns connector with each call traced; dsn describes the
 // database for the sql block (its password is never recorded).
 func SQLConnector(dsn string, connector driver.Connector) driver.Connector {
+	config.Ensure()
 	return xraysql.Wrap(connector, xraysql.WithDSN(dsn))
 }
 
@@ -152,6 +164,7 @@ func WithSegmentNamer(sn SegmentNamer) GrpcOption {
 }
 
 func grpcOptions(opts []GrpcOption) []xraygrpc.Option {
+	config.Ensure()
 	var c grpcConfig
 	for _, o := range opts {
 		if o != nil {

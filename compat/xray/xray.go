@@ -13,9 +13,9 @@
 //     not left out; DSNs never carry passwords into the sql block.
 //   - A segment too large for one UDP datagram is split into several
 //     documents instead of being dropped.
-//   - Segments are sent by a background goroutine, paced so that the
-//     daemon's socket buffer does not overflow; Emitter implementations
-//     receive each document, and a Segment's MarshalJSON returns it.
+//   - Emitter implementations receive each finished document as a Segment
+//     whose MarshalJSON returns it. Documents leave as their segment
+//     closes, as in aws-xray-sdk-go (xray.Config.SyncSend of the core).
 //   - Configure starts from the defaults, not from the previous
 //     configuration, and shuts the previous default recorder down.
 //   - The default sampling strategy is centralized sampling through the
@@ -156,6 +156,7 @@ func recorderOf(ctx context.Context) *xray.Recorder {
 	if c := GetRecorder(ctx); c != nil && c.rec != nil {
 		return c.rec
 	}
+	config.Ensure()
 	return xray.Default()
 }
 
@@ -266,7 +267,9 @@ func NewDefaultEmitter(raddr *net.UDPAddr) (*DefaultEmitter, error) {
 	if raddr == nil {
 		return nil, errors.New("xray: NewDefaultEmitter: nil address")
 	}
-	return &DefaultEmitter{udp: xray.NewUDPEmitter(raddr.String(), config.Logger())}, nil
+	udp := xray.NewUDPEmitter(raddr.String(), config.Logger())
+	udp.SetSynchronous(true)
+	return &DefaultEmitter{udp: udp}, nil
 }
 
 // Emit sends seg's document.

@@ -17,6 +17,7 @@ var (
 	core    xray.Config
 	plugins []xray.Plugin
 	logger  *slog.Logger
+	applied bool // Apply ran
 )
 
 // Logger returns the logger of SetLogger, or slog.Default().
@@ -46,10 +47,13 @@ func AddPlugin(p xray.Plugin) error {
 	return Apply()
 }
 
-// Build returns c with the registered plugins and logger added.
+// Build returns c with the registered plugins and logger added, sending
+// each document as its segment closes, as aws-xray-sdk-go does (its
+// programs never flush).
 func Build(c xray.Config) xray.Config {
 	mu.Lock()
 	defer mu.Unlock()
+	c.SyncSend = true
 	c.Plugins = append(append([]xray.Plugin(nil), c.Plugins...), plugins...)
 	if c.Logger == nil {
 		c.Logger = logger
@@ -66,11 +70,27 @@ func Set(c xray.Config) error {
 	return Apply()
 }
 
+var ensured sync.Once
+
+// Ensure makes the default recorder once, from the defaults, unless
+// something of this package already did.
+func Ensure() {
+	ensured.Do(func() {
+		mu.Lock()
+		done := applied
+		mu.Unlock()
+		if !done {
+			Apply()
+		}
+	})
+}
+
 // Apply remakes the default recorder from the configuration, plugins and
 // logger.
 func Apply() error {
 	mu.Lock()
 	c := core
+	applied = true
 	mu.Unlock()
 	return xray.Configure(Build(c))
 }
