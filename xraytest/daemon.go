@@ -258,6 +258,38 @@ func (d *Daemon) WaitTrace(tb testing.TB, traceID string, timeout time.Duration)
 	}
 }
 
+// Settle waits until the senders are done: nothing waits in the Daemon's
+// socket and no datagram has arrived since the previous look (looks are 20
+// ms apart). It is for senders that have finished, such as a process that
+// exited; it checks that the kernel dropped nothing and returns every
+// document received, decoded. It fails the test on an invalid datagram or
+// after timeout.
+func (d *Daemon) Settle(tb testing.TB, timeout time.Duration) []Document {
+	tb.Helper()
+	deadline := time.Now().Add(timeout)
+	seen := -1
+	for {
+		queued, _ := d.queued()
+		dgs := d.Datagrams()
+		if queued == 0 && len(dgs) == seen {
+			out := make([]Document, 0, len(dgs))
+			for _, dg := range dgs {
+				if dg.Err != nil {
+					tb.Fatalf("invalid datagram (%d bytes): %v", dg.Size, dg.Err)
+				}
+				out = append(out, dg.Doc)
+			}
+			d.AssertNoKernelDrops(tb)
+			return out
+		}
+		seen = len(dgs)
+		if time.Now().After(deadline) {
+			tb.Fatalf("xraytest: datagrams still arriving after %v", timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // WaitResponseTrace waits for the trace that an HTTP response names in its
 // X-Amzn-Trace-Id header (Root=...) and returns it, as WaitTrace does. It
 // fails the test when the response names none.

@@ -4,6 +4,7 @@
 //	             AWS daemon, stores them in SQLite and serves a trace viewer
 //	xray demo    runs a traced sample service against a local daemon and
 //	             prints its traces
+//	xray migrate rewrites a module that uses aws-xray-sdk-go to OpenXRay
 //
 // Run "xray <command> -h" for the flags of each.
 package main
@@ -23,6 +24,7 @@ import (
 	"github.com/openxray/xray"
 	"github.com/openxray/xray/cmd/xray/internal/demo"
 	"github.com/openxray/xray/cmd/xray/internal/local"
+	"github.com/openxray/xray/cmd/xray/internal/migrate"
 	"github.com/openxray/xray/cmd/xray/internal/store"
 )
 
@@ -40,6 +42,7 @@ const usage = `usage: xray <command> [flags]
 commands:
   local    run a local X-Ray daemon with a trace viewer
   demo     run a traced sample service and print its traces
+  migrate  rewrite a module that uses aws-xray-sdk-go to OpenXRay
   version  print the version
 `
 
@@ -53,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runLocal(ctx, args[1:], stdout, stderr)
 	case "demo":
 		return runDemo(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return runMigrate(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "xray", xray.SDKVersion)
 		return nil
@@ -105,4 +110,41 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	o.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	return demo.Run(ctx, demo.Options{Local: *o, Once: *once, Out: stdout})
+}
+
+func runMigrate(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("xray migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: xray migrate [-w] [--to compat|core] [packages]")
+		fmt.Fprintln(stderr, "\nRewrites the module in the current directory from aws-xray-sdk-go to OpenXRay.")
+		fmt.Fprintln(stderr, "Without -w it prints a unified diff; with -w it writes the files and go.mod.")
+		fs.PrintDefaults()
+	}
+	var o migrate.Options
+	write := fs.Bool("w", false, "write the changes (and update go.mod) instead of printing a diff")
+	to := fs.String("to", "compat", "target: compat (the aws-xray-sdk-go compatibility tree, smallest diff) or core (the idiomatic API)")
+	fs.StringVar(&o.Version, "version", migrate.DefaultVersion, "version of the OpenXRay modules to require")
+	fs.StringVar(&o.Replace, "replace", "", "a local checkout of OpenXRay to replace the modules with")
+	fs.BoolVar(&o.NoTidy, "no-tidy", false, "with -w, do not run go mod tidy")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	t, err := migrate.ParseTarget(*to)
+	if err != nil {
+		return err
+	}
+	o.Target, o.Write, o.Patterns = t, *write, fs.Args()
+	res, err := migrate.Run(o)
+	if err != nil {
+		return err
+	}
+	if !o.Write {
+		io.WriteString(stdout, res.Diff)
+	}
+	res.Report(stderr)
+	if n := len(res.Findings); n > 0 {
+		return fmt.Errorf("%d places need a hand (listed above)", n)
+	}
+	return nil
 }
