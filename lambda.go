@@ -3,7 +3,6 @@ package xray
 import (
 	"context"
 	"os"
-	"sync"
 
 	"github.com/openxray/xray/header"
 )
@@ -23,7 +22,8 @@ const (
 	LambdaTraceHeaderEnv = "_X_AMZN_TRACE_ID"
 )
 
-var inLambda = sync.OnceValue(func() bool { return os.Getenv("LAMBDA_TASK_ROOT") != "" })
+// inLambda reports whether the program runs in AWS Lambda.
+func inLambda() bool { return os.Getenv("LAMBDA_TASK_ROOT") != "" }
 
 // LambdaTraceHeader returns the trace header of the Lambda invocation whose
 // context is ctx: the one aws-lambda-go put in ctx, else the one in

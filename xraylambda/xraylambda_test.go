@@ -2,12 +2,19 @@ package xraylambda_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/openxray/xray"
+	"github.com/openxray/xray/header"
 	"github.com/openxray/xray/sampling"
 	"github.com/openxray/xray/xraylambda"
+	"github.com/openxray/xray/xrayhttp"
 	"github.com/openxray/xray/xraytest"
 )
 
@@ -119,4 +126,98 @@ func TestIsSampled(t *testing.T) {
 			t.Errorf("IsSampled(%v) = %v", c.attrs, got)
 		}
 	}
+}
+
+// TestNoSetup runs a handler as AWS Lambda runs it, in a process of its own
+// whose environment says Lambda and names the daemon: the handler calls
+// xray.BeginSubsegment and an instrumented HTTP client without any setup
+// (no Configure, no Begin, no Flush), and its subsegments arrive under the
+// invocation's parent. With Sampled=0 nothing is sent and the decision
+// still goes downstream.
+func TestNoSetup(t *testing.T) {
+	if os.Getenv("XRAYLAMBDA_CHILD") != "" {
+		return
+	}
+	t.Parallel()
+	var got []string // trace headers seen downstream
+	var mu sync.Mutex
+	downstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Header.Get(header.Name))
+		mu.Unlock()
+	}))
+	defer downstream.Close()
+	for _, tc := range []struct {
+		name, sampled, via string
+	}{
+		{"context", "1", "context"}, // aws-lambda-go's context value
+		{"env", "1", "env"},         // _X_AMZN_TRACE_ID only
+		{"unsampled", "0", "context"},
+	} {
+		d := xraytest.NewDaemon(t)
+		h := "Root=" + root + ";Parent=" + parent + ";Sampled=" + tc.sampled
+		cmd := exec.Command(os.Args[0], "-test.run=^TestNoSetupChild$")
+		cmd.Env = append(os.Environ(), "XRAYLAMBDA_CHILD="+tc.via, "LAMBDA_TASK_ROOT=/var/task",
+			"AWS_XRAY_DAEMON_ADDRESS="+d.Addr(), "CHILD_HEADER="+h, "CHILD_URL="+downstream.URL)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: handler process: %v\n%s", tc.name, err, out)
+		}
+		docs := d.Settle(t, 5*time.Second)
+		if tc.sampled == "0" {
+			if len(docs) != 0 {
+				t.Errorf("%s: %d documents sent for an unsampled invocation", tc.name, len(docs))
+			}
+			continue
+		}
+		names := map[string]bool{}
+		for _, doc := range docs {
+			if doc.String("trace_id") != root || doc.String("parent_id") != parent || doc.String("type") != "subsegment" {
+				t.Errorf("%s: not under the invocation: %v", tc.name, doc)
+			}
+			names[doc.Name()] = true
+		}
+		if len(docs) != 2 || !names["handler-work"] || !names["127.0.0.1"] {
+			t.Errorf("%s: want handler-work and the HTTP call, got %v", tc.name, docs)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 3 {
+		t.Fatalf("downstream saw %d calls", len(got))
+	}
+	for i, v := range got {
+		h := header.FromString(v)
+		want := header.Sampled
+		if i == 2 {
+			want = header.NotSampled
+		}
+		if h.TraceID != root || h.SamplingDecision != want {
+			t.Errorf("call %d: downstream header %q", i, v)
+		}
+	}
+}
+
+// TestNoSetupChild is the handler process of TestNoSetup.
+func TestNoSetupChild(t *testing.T) {
+	via := os.Getenv("XRAYLAMBDA_CHILD")
+	if via == "" {
+		t.Skip("run by TestNoSetup")
+	}
+	ctx := context.Background()
+	if via == "context" {
+		//lint:ignore SA1029 the key aws-lambda-go uses
+		ctx = context.WithValue(ctx, xray.LambdaTraceHeaderKey, os.Getenv("CHILD_HEADER")) //nolint:staticcheck
+	} else {
+		os.Setenv(xraylambda.TraceHeaderEnv, os.Getenv("CHILD_HEADER"))
+	}
+	// The handler: no setup of any kind.
+	_, sub := xray.BeginSubsegment(ctx, "handler-work")
+	sub.AddAnnotation("step", 1)
+	sub.Close(nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, os.Getenv("CHILD_URL"), nil)
+	resp, err := xrayhttp.Client(nil).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
 }
