@@ -101,7 +101,7 @@ type UDPEmitter struct {
 	syncConn      *net.UDPConn
 	syncDialAfter time.Time
 	syncBuf       []byte
-	closeOnce sync.Once
+	closeOnce     sync.Once
 
 	// Pacing, owned by the sender goroutine but for the settings.
 	rate, burst atomic.Int64 // bytes per second, bytes; rate 0: no pacing

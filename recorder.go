@@ -13,8 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/openxray/xray/header"
 	"github.com/openxray/xray/daemonaddr"
+	"github.com/openxray/xray/header"
 	"github.com/openxray/xray/internal/jsonx"
 	"github.com/openxray/xray/sampling"
 )
@@ -516,13 +516,7 @@ func (r *Recorder) CaptureAsync(ctx context.Context, name string, fn func(contex
 }
 
 func (s *Segment) run(ctx context.Context, fn func(context.Context) error) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			s.RecordPanic(p)
-			s.Close(nil)
-			panic(p)
-		}
-	}()
+	defer s.CloseOnPanic()
 	err = fn(ctx)
 	s.Close(err)
 	return err

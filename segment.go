@@ -194,6 +194,19 @@ func (s *Segment) ParentID() string {
 	return s.st.parentID.String()
 }
 
+// CloseOnPanic, deferred directly (defer seg.CloseOnPanic()), records a
+// panic of the function that deferred it as a fault with its stack, closes
+// s and panics again with the same value, so the program fails as it would
+// have. Without a panic it does nothing; on a nil or unsampled s it only
+// re-panics.
+func (s *Segment) CloseOnPanic() {
+	if p := recover(); p != nil {
+		s.RecordPanic(p)
+		s.Close(nil)
+		panic(p)
+	}
+}
+
 // IsSubsegment reports whether s is a subsegment.
 func (s *Segment) IsSubsegment() bool { return s != nil && s.parent != nil }
 

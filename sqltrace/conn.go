@@ -355,13 +355,13 @@ type txWrapper struct {
 
 func (t *txWrapper) Commit() error {
 	err := t.inner.Commit()
-	t.end("committed", err)
+	t.end(TxCommitted, err)
 	return err
 }
 
 func (t *txWrapper) Rollback() error {
 	err := t.inner.Rollback()
-	t.end("rolled back", err)
+	t.end(TxRolledBack, err)
 	return err
 }
 
@@ -369,9 +369,5 @@ func (t *txWrapper) end(outcome string, err error) {
 	if t.c.tx == t.span {
 		t.c.tx = nil
 	}
-	if err != nil {
-		outcome += " with error"
-	}
-	t.span.AddMetadataToNamespace("sql", "transaction", outcome)
-	t.c.t.finish(t.span, t.c.t.base.Load(), err, t.started)
+	t.c.t.EndTransaction(t.span, outcome, err, t.started)
 }

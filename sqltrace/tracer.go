@@ -337,6 +337,27 @@ func (t *tracer) recordParams(span *xray.Segment, query string, args []driver.Na
 	span.AddMetadataToNamespace("sql", "parameters", t.cfg.Params(query, args))
 }
 
+// Transaction outcomes, recorded as metadata sql.transaction.
+const (
+	TxCommitted   = "committed"
+	TxRolledBack  = "rolled back"
+	TxBeginFailed = "begin failed"
+)
+
+// EndTransaction records how a transaction ended (TxCommitted,
+// TxRolledBack or TxBeginFailed, with " with error" added when err is not
+// nil) on its subsegment and finishes it.
+func (t *tracer) EndTransaction(span *xray.Segment, outcome string, err error, started time.Time) {
+	if span == nil {
+		return
+	}
+	if err != nil && outcome != TxBeginFailed {
+		outcome += " with error"
+	}
+	span.AddMetadataToNamespace("sql", "transaction", outcome)
+	t.finish(span, t.base.Load(), err, started)
+}
+
 // RecordParameters records, when Config.Params is set, what it returns of a
 // statement's bound arguments as metadata sql.parameters of span.
 func (t *tracer) RecordParameters(span *xray.Segment, query string, args []driver.NamedValue) {

@@ -13,8 +13,8 @@ import (
 	"github.com/openxray/xray"
 	"github.com/openxray/xray/header"
 	"github.com/openxray/xray/sampling"
-	"github.com/openxray/xray/xraylambda"
 	"github.com/openxray/xray/xrayhttp"
+	"github.com/openxray/xray/xraylambda"
 	"github.com/openxray/xray/xraytest"
 )
 

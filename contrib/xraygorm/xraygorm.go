@@ -66,22 +66,10 @@ func WithParameters(fn func(query string, vars []any) any) Option {
 	})
 }
 
-// QueryMode says what sql.sanitized_query holds, as in xraysql.
-type QueryMode = sqltrace.QueryMode
-
-// The query modes.
-const (
-	// QuerySanitized records statements with their literals replaced by
-	// placeholders. It is the default.
-	QuerySanitized = sqltrace.QuerySanitized
-	// QueryOff records no statement text.
-	QueryOff = sqltrace.QueryOff
-	// QueryRaw records statements as written, literals included.
-	QueryRaw = sqltrace.QueryRaw
-)
-
-// WithQuery sets what is recorded of each statement.
-func WithQuery(mode QueryMode) Option {
+// WithQuery sets what is recorded of each statement: xraysql.QuerySanitized
+// (the default), xraysql.QueryOff or xraysql.QueryRaw, the modes xraysql
+// itself takes.
+func WithQuery(mode sqltrace.QueryMode) Option {
 	return optionFunc(func(c *sqltrace.Config) { c.Query = mode })
 }
 
@@ -347,10 +335,7 @@ func (c *connPool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnP
 	_, span := c.p.t.Start(ctx, nil)
 	tx, err := c.txBeginner.BeginTx(ctx, opts)
 	if err != nil {
-		if span != nil {
-			span.AddMetadataToNamespace("sql", "transaction", "begin failed")
-			c.p.t.Finish(span, c.p.t.Base(), err, started)
-		}
+		c.p.t.EndTransaction(span, sqltrace.TxBeginFailed, err, started)
 		return nil, err
 	}
 	if span == nil {
@@ -392,20 +377,16 @@ func (t *txConn) QueryRowContext(ctx context.Context, query string, args ...any)
 
 func (t *txConn) Commit() error {
 	err := t.Tx.Commit()
-	t.end("committed", err)
+	t.end(sqltrace.TxCommitted, err)
 	return err
 }
 
 func (t *txConn) Rollback() error {
 	err := t.Tx.Rollback()
-	t.end("rolled back", err)
+	t.end(sqltrace.TxRolledBack, err)
 	return err
 }
 
 func (t *txConn) end(outcome string, err error) {
-	if err != nil {
-		outcome += " with error"
-	}
-	t.span.AddMetadataToNamespace("sql", "transaction", outcome)
-	t.p.t.Finish(t.span, t.p.t.Base(), err, t.started)
+	t.p.t.EndTransaction(t.span, outcome, err, t.started)
 }

@@ -86,14 +86,8 @@ func UnaryServerInterceptor(opts ...Option) grpc.UnaryServerInterceptor {
 	c := newConfig(opts)
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 		ctx, seg := c.beginServer(ctx, info.FullMethod)
-		defer func() {
-			if v := recover(); v != nil {
-				seg.RecordPanic(v)
-				seg.Close(nil)
-				panic(v)
-			}
-			finish(seg, err)
-		}()
+		defer func() { finish(seg, err) }()
+		defer seg.CloseOnPanic()
 		return handler(ctx, req)
 	}
 }
@@ -104,14 +98,8 @@ func StreamServerInterceptor(opts ...Option) grpc.StreamServerInterceptor {
 	c := newConfig(opts)
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
 		ctx, seg := c.beginServer(ss.Context(), info.FullMethod)
-		defer func() {
-			if v := recover(); v != nil {
-				seg.RecordPanic(v)
-				seg.Close(nil)
-				panic(v)
-			}
-			finish(seg, err)
-		}()
+		defer func() { finish(seg, err) }()
+		defer seg.CloseOnPanic()
 		return handler(srv, &serverStream{ServerStream: ss, ctx: ctx})
 	}
 }

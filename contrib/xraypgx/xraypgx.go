@@ -66,22 +66,10 @@ func WithSlowQueryThreshold(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.sql.SlowQuery = d })
 }
 
-// QueryMode says what sql.sanitized_query holds, as in xraysql.
-type QueryMode = sqltrace.QueryMode
-
-// The query modes.
-const (
-	// QuerySanitized records statements with their literals replaced by
-	// placeholders. It is the default.
-	QuerySanitized = sqltrace.QuerySanitized
-	// QueryOff records no statement text.
-	QueryOff = sqltrace.QueryOff
-	// QueryRaw records statements as written, literals included.
-	QueryRaw = sqltrace.QueryRaw
-)
-
-// WithQuery sets what is recorded of each statement.
-func WithQuery(mode QueryMode) Option {
+// WithQuery sets what is recorded of each statement: xraysql.QuerySanitized
+// (the default), xraysql.QueryOff or xraysql.QueryRaw, the modes xraysql
+// itself takes.
+func WithQuery(mode sqltrace.QueryMode) Option {
 	return optionFunc(func(c *config) { c.sql.Query = mode })
 }
 
@@ -89,7 +77,7 @@ func WithQuery(mode QueryMode) Option {
 //
 // Deprecated: use WithQuery(QueryRaw), the option xraysql and xraygorm
 // share.
-func WithRawQueries() Option { return WithQuery(QueryRaw) }
+func WithRawQueries() Option { return WithQuery(sqltrace.QueryRaw) }
 
 // WithParameters records bound values: fn returns what to record of them
 // (metadata sql.parameters), after redacting. Without it, arguments are
@@ -291,8 +279,7 @@ func (t *Tracer) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, data pgx.Tra
 		if data.Err != nil {
 			if v, ok := t.txs.LoadAndDelete(conn); ok {
 				st := v.(*txState)
-				st.span.AddMetadataToNamespace("sql", "transaction", "begin failed")
-				e.Finish(st.span, e.Base(), data.Err, st.started)
+				e.EndTransaction(st.span, sqltrace.TxBeginFailed, data.Err, st.started)
 			}
 		}
 		return
@@ -302,15 +289,11 @@ func (t *Tracer) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, data pgx.Tra
 			return
 		}
 		st := v.(*txState)
-		outcome := "committed"
+		outcome := sqltrace.TxCommitted
 		if verb := strings.ToLower(data.CommandTag.String()); strings.HasPrefix(verb, "rollback") {
-			outcome = "rolled back"
+			outcome = sqltrace.TxRolledBack
 		}
-		if data.Err != nil {
-			outcome += " with error"
-		}
-		st.span.AddMetadataToNamespace("sql", "transaction", outcome)
-		e.Finish(st.span, e.Base(), data.Err, st.started)
+		e.EndTransaction(st.span, outcome, data.Err, st.started)
 		return
 	}
 	if c.uncomment != nil {
