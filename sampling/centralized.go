@@ -337,47 +337,6 @@ func (s *CentralizedStrategy) reportSuccess() {
 	}
 }
 
-// The daemon's sampling API, as documented for X-Ray's
-// GetSamplingRules and GetSamplingTargets.
-type rulesResponse struct {
-	SamplingRuleRecords []struct {
-		SamplingRule *struct {
-			RuleName      string            `json:"RuleName"`
-			ResourceARN   string            `json:"ResourceARN"`
-			Priority      int               `json:"Priority"`
-			FixedRate     float64           `json:"FixedRate"`
-			ReservoirSize int64             `json:"ReservoirSize"`
-			ServiceName   string            `json:"ServiceName"`
-			ServiceType   string            `json:"ServiceType"`
-			Host          string            `json:"Host"`
-			HTTPMethod    string            `json:"HTTPMethod"`
-			URLPath       string            `json:"URLPath"`
-			Version       int               `json:"Version"`
-			Attributes    map[string]string `json:"Attributes"`
-		} `json:"SamplingRule"`
-	} `json:"SamplingRuleRecords"`
-	NextToken *string `json:"NextToken"`
-}
-
-type statistics struct {
-	RuleName     string  `json:"RuleName"`
-	ClientID     string  `json:"ClientID"`
-	Timestamp    float64 `json:"Timestamp"`
-	RequestCount int64   `json:"RequestCount"`
-	SampledCount int64   `json:"SampledCount"`
-	BorrowCount  int64   `json:"BorrowCount"`
-}
-
-type targetsResponse struct {
-	SamplingTargetDocuments []struct {
-		RuleName          string   `json:"RuleName"`
-		FixedRate         *float64 `json:"FixedRate"`
-		ReservoirQuota    *int64   `json:"ReservoirQuota"`
-		ReservoirQuotaTTL *float64 `json:"ReservoirQuotaTTL"`
-	} `json:"SamplingTargetDocuments"`
-	LastRuleModification *float64 `json:"LastRuleModification"`
-}
-
 // maxPages bounds the pages of rules followed, against a daemon that
 // keeps answering a NextToken.
 const maxPages = 100
@@ -393,7 +352,7 @@ func (s *CentralizedStrategy) fetchRules() error {
 		if token != nil {
 			body["NextToken"] = *token
 		}
-		var resp rulesResponse
+		var resp GetSamplingRulesOutput
 		if err := s.post("/GetSamplingRules", body, &resp); err != nil {
 			return err
 		}
@@ -458,9 +417,9 @@ func (r *centralRule) carry(o *centralRule) {
 func (s *CentralizedStrategy) fetchTargets() error {
 	m := s.snapshot.Load()
 	now := time.Now()
-	var docs []statistics
+	var docs []SamplingStatisticsDocument
 	for _, r := range m.rules {
-		docs = append(docs, statistics{
+		docs = append(docs, SamplingStatisticsDocument{
 			RuleName: r.name, ClientID: s.clientID, Timestamp: float64(now.UnixNano()) / 1e9,
 			RequestCount: r.requests.Swap(0), SampledCount: r.sampled.Swap(0), BorrowCount: r.borrowed.Swap(0),
 		})
@@ -471,8 +430,8 @@ func (s *CentralizedStrategy) fetchTargets() error {
 	}
 	// X-Ray takes at most 25 statistics per call.
 	for chunk := range slices.Chunk(docs, 25) {
-		var resp targetsResponse
-		if err := s.post("/SamplingTargets", map[string]any{"SamplingStatisticsDocuments": chunk}, &resp); err != nil {
+		var resp GetSamplingTargetsOutput
+		if err := s.post("/SamplingTargets", GetSamplingTargetsInput{SamplingStatisticsDocuments: chunk}, &resp); err != nil {
 			return err
 		}
 		for _, t := range resp.SamplingTargetDocuments {

@@ -22,7 +22,7 @@ type fakeDaemon struct {
 	mu        sync.Mutex
 	pages     [][]map[string]any // rule records, page by page
 	rulesHits int
-	stats     []statistics
+	stats     []SamplingStatisticsDocument
 	target    func(rule string) map[string]any // the target document for a rule, or nil
 	lastMod   float64
 	garbage   bool
@@ -64,7 +64,7 @@ func (d *fakeDaemon) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		json.NewEncoder(w).Encode(resp)
 	case "/SamplingTargets":
-		var req struct{ SamplingStatisticsDocuments []statistics }
+		var req GetSamplingTargetsInput
 		json.NewDecoder(r.Body).Decode(&req)
 		d.stats = append(d.stats, req.SamplingStatisticsDocuments...)
 		targets := []any{}

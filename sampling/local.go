@@ -193,22 +193,4 @@ func (r *Rule) decide(now time.Time) Decision {
 }
 
 // take claims one request from this second's reservoir.
-func (r *Rule) take(sec int64) bool {
-	if r.FixedTarget <= 0 {
-		return false
-	}
-	cur := uint64(uint32(sec)) << 32
-	for {
-		old := r.reservoir.Load()
-		n := old & 0xffffffff
-		if old&^0xffffffff != cur {
-			n = 0 // a new second
-		}
-		if int64(n) >= r.FixedTarget {
-			return false
-		}
-		if r.reservoir.CompareAndSwap(old, cur|(n+1)) {
-			return true
-		}
-	}
-}
+func (r *Rule) take(sec int64) bool { return take(&r.reservoir, sec, r.FixedTarget) }

@@ -290,30 +290,8 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 // POST /SamplingTargets) from local rules, so SDKs set up for centralized
 // sampling work on one machine.
 type Rules struct {
-	records  []ruleRecord
+	records  []sampling.SamplingRuleRecord
 	modified float64
-}
-
-type ruleRecord struct {
-	CreatedAt    float64      `json:"CreatedAt"`
-	ModifiedAt   float64      `json:"ModifiedAt"`
-	SamplingRule samplingRule `json:"SamplingRule"`
-}
-
-type samplingRule struct {
-	RuleName      string            `json:"RuleName"`
-	RuleARN       string            `json:"RuleARN"`
-	ResourceARN   string            `json:"ResourceARN"`
-	Priority      int               `json:"Priority"`
-	FixedRate     float64           `json:"FixedRate"`
-	ReservoirSize int64             `json:"ReservoirSize"`
-	ServiceName   string            `json:"ServiceName"`
-	ServiceType   string            `json:"ServiceType"`
-	Host          string            `json:"Host"`
-	HTTPMethod    string            `json:"HTTPMethod"`
-	URLPath       string            `json:"URLPath"`
-	Version       int               `json:"Version"`
-	Attributes    map[string]string `json:"Attributes"`
 }
 
 // DefaultRules is the default rule alone: 1 per second and 5 %.
@@ -338,7 +316,7 @@ func LoadRules(path string) (*Rules, error) {
 // which can name attributes.
 func NewRules(doc []byte) (*Rules, error) {
 	var central struct {
-		Records []ruleRecord `json:"SamplingRuleRecords"`
+		Records []sampling.SamplingRuleRecord `json:"SamplingRuleRecords"`
 	}
 	if json.Unmarshal(doc, &central) == nil && len(central.Records) > 0 {
 		return centralRules(central.Records)
@@ -358,7 +336,7 @@ func NewRules(doc []byte) (*Rules, error) {
 		if i == len(rules)-1 {
 			name, prio = "Default", 10000
 		}
-		rs.records = append(rs.records, ruleRecord{CreatedAt: now, ModifiedAt: now, SamplingRule: samplingRule{
+		rs.records = append(rs.records, sampling.SamplingRuleRecord{CreatedAt: now, ModifiedAt: now, SamplingRule: &sampling.SamplingRule{
 			RuleName: name, RuleARN: "arn:aws:xray:local:000000000000:sampling-rule/" + name, ResourceARN: "*",
 			Priority: prio, FixedRate: rule.Rate, ReservoirSize: rule.FixedTarget,
 			ServiceName: "*", ServiceType: "*", Host: rule.Host, HTTPMethod: rule.Method, URLPath: rule.URLPath,
@@ -370,12 +348,15 @@ func NewRules(doc []byte) (*Rules, error) {
 
 // centralRules keeps X-Ray's rule records as they are, checked: a rule
 // needs a name, a rate between 0 and 1, and one rule must be Default.
-func centralRules(records []ruleRecord) (*Rules, error) {
+func centralRules(records []sampling.SamplingRuleRecord) (*Rules, error) {
 	now := float64(time.Now().Unix())
 	rs := &Rules{modified: now}
 	hasDefault := false
 	for i, rec := range records {
-		r := rec.SamplingRule
+		if rec.SamplingRule == nil {
+			return nil, fmt.Errorf("sampling rule record %d has no SamplingRule", i+1)
+		}
+		r := *rec.SamplingRule
 		switch {
 		case r.RuleName == "":
 			return nil, fmt.Errorf("sampling rule %d has no RuleName", i+1)
@@ -405,7 +386,7 @@ func centralRules(records []ruleRecord) (*Rules, error) {
 		if rec.ModifiedAt == 0 {
 			rec.ModifiedAt = now
 		}
-		rec.SamplingRule = r
+		rec.SamplingRule = &r
 		rs.records = append(rs.records, rec)
 	}
 	if !hasDefault {
@@ -435,41 +416,38 @@ func (rs *Rules) Handler() http.Handler {
 }
 
 func (rs *Rules) getRules(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"SamplingRuleRecords": rs.records, "NextToken": nil})
+	writeJSON(w, http.StatusOK, sampling.GetSamplingRulesOutput{SamplingRuleRecords: rs.records})
 }
 
 func (rs *Rules) targets(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		SamplingStatisticsDocuments []struct {
-			RuleName string `json:"RuleName"`
-		} `json:"SamplingStatisticsDocuments"`
-	}
+	var req sampling.GetSamplingTargetsInput
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	byName := map[string]samplingRule{}
+	byName := map[string]*sampling.SamplingRule{}
 	for _, rec := range rs.records {
 		byName[rec.SamplingRule.RuleName] = rec.SamplingRule
 	}
 	ttl := float64(time.Now().Add(10 * time.Second).Unix())
-	targets := []map[string]any{}
-	var unprocessed []map[string]any
+	interval := int64(10)
+	out := sampling.GetSamplingTargetsOutput{
+		SamplingTargetDocuments: []sampling.SamplingTargetDocument{},
+		LastRuleModification:    &rs.modified,
+		UnprocessedStatistics:   []sampling.UnprocessedStatistics{},
+	}
 	for _, d := range req.SamplingStatisticsDocuments {
 		rule, ok := byName[d.RuleName]
 		if !ok {
-			unprocessed = append(unprocessed, map[string]any{"RuleName": d.RuleName, "ErrorCode": "400", "Message": "unknown rule"})
+			out.UnprocessedStatistics = append(out.UnprocessedStatistics, sampling.UnprocessedStatistics{RuleName: d.RuleName, ErrorCode: "400", Message: "unknown rule"})
 			continue
 		}
-		targets = append(targets, map[string]any{
-			"RuleName": rule.RuleName, "FixedRate": rule.FixedRate, "ReservoirQuota": rule.ReservoirSize,
-			"ReservoirQuotaTTL": ttl, "Interval": 10,
+		out.SamplingTargetDocuments = append(out.SamplingTargetDocuments, sampling.SamplingTargetDocument{
+			RuleName: rule.RuleName, FixedRate: &rule.FixedRate, ReservoirQuota: &rule.ReservoirSize,
+			ReservoirQuotaTTL: &ttl, Interval: &interval,
 		})
 	}
-	if unprocessed == nil {
-		unprocessed = []map[string]any{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"SamplingTargetDocuments": targets, "LastRuleModification": rs.modified, "UnprocessedStatistics": unprocessed})
+	writeJSON(w, http.StatusOK, out)
 }
 
 // ServeTCP serves the sampling API on addr until ctx is done, as the AWS
