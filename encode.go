@@ -4,11 +4,12 @@ import (
 	"runtime"
 	"strconv"
 
+	"github.com/openxray/xray/datagram"
 	"github.com/openxray/xray/internal/jsonx"
 )
 
 // DaemonHeader starts every datagram sent to the daemon, before the document.
-const DaemonHeader = "{\"format\":\"json\",\"version\":1}\n"
+const DaemonHeader = datagram.Header
 
 // MaxDocumentSize is the largest document sent: a UDP datagram over IPv4
 // carries at most 65,507 bytes, header included.

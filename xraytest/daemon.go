@@ -1,9 +1,7 @@
 package xraytest
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/openxray/xray"
+	"github.com/openxray/xray/datagram"
 	"github.com/openxray/xray/header"
 	"github.com/openxray/xray/sampling"
 )
@@ -116,17 +115,9 @@ func (d *Daemon) decodeLocked() {
 // Parse decodes one datagram of the daemon protocol.
 func Parse(b []byte) Datagram {
 	dg := Datagram{Size: len(b)}
-	head, body, ok := bytes.Cut(b, []byte("\n"))
-	if !ok {
-		dg.Err = errors.New("no newline after the header")
-		return dg
-	}
-	var h struct {
-		Format  *string `json:"format"`
-		Version *int    `json:"version"`
-	}
-	if err := json.Unmarshal(head, &h); err != nil || h.Format == nil || *h.Format != "json" || h.Version == nil || *h.Version != 1 {
-		dg.Err = fmt.Errorf("bad header %q", head)
+	body, err := datagram.Split(b)
+	if err != nil {
+		dg.Err = err
 		return dg
 	}
 	dg.Raw = append([]byte(nil), body...)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/openxray/xray/datagram"
 	"github.com/openxray/xray/header"
 )
 
@@ -76,11 +77,8 @@ func (d *Document) IsSegment() bool { return d.Type != "subsegment" }
 // Parse reads one datagram: {"format":"json","version":1}, a newline, and
 // one document. It copies what it keeps, so the caller may reuse b.
 func Parse(b []byte) (Document, error) {
-	head, body, ok := bytes.Cut(b, []byte("\n"))
-	if !ok {
-		return Document{}, &ParseError{ReasonHeader, errors.New("no newline after the header")}
-	}
-	if err := checkHeader(head); err != nil {
+	body, err := datagram.Split(b)
+	if err != nil {
 		return Document{}, &ParseError{ReasonHeader, err}
 	}
 	body = bytes.TrimSpace(body)
@@ -103,20 +101,6 @@ func Parse(b []byte) (Document, error) {
 	}
 	d.Raw = append([]byte(nil), body...)
 	return d, nil
-}
-
-func checkHeader(head []byte) error {
-	var h struct {
-		Format  *string `json:"format"`
-		Version *int    `json:"version"`
-	}
-	if err := json.Unmarshal(head, &h); err != nil {
-		return err
-	}
-	if h.Format == nil || *h.Format != "json" || h.Version == nil || *h.Version != 1 {
-		return fmt.Errorf("header %.80q", head)
-	}
-	return nil
 }
 
 // Limits on what a document may hold; X-Ray's own fit well inside them.
