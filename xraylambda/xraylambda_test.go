@@ -56,9 +56,7 @@ func TestFacade(t *testing.T) {
 	if err := r.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	docs := d.WaitDocuments(t, 2, 5*time.Second)
-	time.Sleep(20 * time.Millisecond)
-	docs = d.Documents()
+	docs := d.Settle(t, 5*time.Second)
 	if len(docs) != 2 {
 		t.Fatalf("%d documents, want the two subsegments", len(docs))
 	}
@@ -105,8 +103,7 @@ func TestUnsampledAndMissing(t *testing.T) {
 		t.Errorf("no header: facade %v", f)
 	}
 	r.Flush(context.Background())
-	time.Sleep(20 * time.Millisecond)
-	if n := len(d.Datagrams()); n != 0 {
+	if n := len(d.Settle(t, 5*time.Second)); n != 0 {
 		t.Errorf("%d datagrams from unsampled or missing traces", n)
 	}
 }

@@ -476,8 +476,7 @@ func TestUntraced(t *testing.T) {
 	if h := header.FromString(hs[0]); h.TraceID != seg.TraceID() || h.SamplingDecision != header.NotSampled {
 		t.Errorf("unsampled header %q", hs[0])
 	}
-	time.Sleep(50 * time.Millisecond)
-	if n := len(d.Datagrams()); n != 0 {
+	if n := len(d.Settle(t, 5*time.Second)); n != 0 {
 		t.Errorf("%d datagrams for an unsampled segment", n)
 	}
 }

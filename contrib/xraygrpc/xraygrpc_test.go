@@ -196,8 +196,7 @@ func TestUntracedAndUnsampled(t *testing.T) {
 	}
 	seg.Close(nil)
 	r.Flush(context.Background())
-	time.Sleep(30 * time.Millisecond)
-	if n := len(d.Datagrams()); n != 0 {
+	if n := len(d.Settle(t, 5*time.Second)); n != 0 {
 		t.Errorf("%d datagrams with sampling off", n)
 	}
 }
