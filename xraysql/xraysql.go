@@ -30,7 +30,8 @@
 // github.com/go-sql-driver/mysql and modernc.org/sqlite are recognized;
 // for others, WithDatabaseType names the engine.
 //
-// xray.SQLContext(driverName, dsn) is Open with the default options.
+// aws-xray-sdk-go's xray.SQLContext(driverName, dsn) is Open with the
+// default options (and is in the compat tree under that name).
 package xraysql
 
 import (
@@ -132,8 +133,8 @@ func WithCancellations(record bool) Option {
 
 // WithPoolWait records, on the subsegment of a call that had to wait for a
 // free connection (the pool at SetMaxOpenConns), how long it waited:
-// metadata database.pool_wait_ms. It works with Open, OpenDB and
-// xray.SQLContext (not with Wrap, which does not see the *sql.DB) and with
+// metadata database.pool_wait_ms. It works with Open and OpenDB (not with
+// Wrap, which does not see the *sql.DB) and with
 // drivers that reset sessions (pgx, lib/pq, go-sql-driver/mysql,
 // modernc.org/sqlite do). database/sql reports waits only in total, so
 // when several calls stop waiting at the same instant each gets their
