@@ -8,6 +8,7 @@ import (
 
 	"github.com/openxray/xray/header"
 	"github.com/openxray/xray/xrayhttp"
+	"github.com/openxray/xray/xraytest"
 )
 
 func ExampleHandler() {
@@ -48,6 +49,13 @@ func ExampleNewDynamicSegmentNamer() {
 // A centralized sampling rule with Attributes {"X-Tenant": "gold"} applies
 // to the requests that carry that header.
 func ExampleWithSamplingHeaders() {
-	h := xrayhttp.Handler(xrayhttp.NewFixedSegmentNamer("shop"), http.NotFoundHandler(), xrayhttp.WithSamplingHeaders("X-Tenant"))
-	_ = h
+	rec, sent := xraytest.NewRecorder() // records everything, in memory
+	h := xrayhttp.Handler(xrayhttp.NewFixedSegmentNamer("shop"), http.NotFoundHandler(),
+		xrayhttp.WithSamplingHeaders("X-Tenant"), xrayhttp.WithRecorder(rec))
+	req := httptest.NewRequest("GET", "/cart", nil)
+	req.Header.Set("X-Tenant", "gold")
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	doc := sent.Documents()[0]
+	fmt.Println(doc.Name(), doc.Object("http")["response"].(map[string]any)["status"])
+	// Output: shop 404
 }
