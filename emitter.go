@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/openxray/xray/internal/udpbatch"
 )
 
 // Emitter sends encoded segment documents somewhere: the daemon, an
@@ -40,7 +42,7 @@ const (
 	udpQueueLen      = 4096
 	udpQueueMaxBytes = 16 << 20
 	udpIdleTimeout   = 5 * time.Second
-	udpBatchSize     = 64
+	udpBatchSize     = udpbatch.Max
 	// udpInterval is how often the sender collects what was emitted: one
 	// wake-up and one sendmmsg per interval instead of one per document.
 	udpInterval = time.Millisecond
@@ -88,13 +90,13 @@ type UDPEmitter struct {
 	sent, dropped atomic.Uint64
 	lastLog       atomic.Int64
 
-	conn      *net.UDPConn // owned by the sender goroutine
-	dialAfter time.Time    // owned by the sender goroutine
-	scratch   []byte       // owned by the sender goroutine
-	pending   [][]byte     // owned by the sender goroutine
-	batch     batchScratch // owned by the sender goroutine
-	single    atomic.Bool  // batching turned off
-	sync      atomic.Bool  // SetSynchronous
+	conn      *net.UDPConn     // owned by the sender goroutine
+	dialAfter time.Time        // owned by the sender goroutine
+	scratch   []byte           // owned by the sender goroutine
+	pending   [][]byte         // owned by the sender goroutine
+	batch     udpbatch.Scratch // owned by the sender goroutine
+	single    atomic.Bool      // batching turned off
+	sync      atomic.Bool      // SetSynchronous
 
 	// The synchronous path's own socket.
 	syncMu        sync.Mutex
@@ -386,14 +388,14 @@ func (e *UDPEmitter) sendPending() {
 		return
 	}
 	for len(docs) > 0 {
-		batch := canBatch && len(docs) > 1 && !e.single.Load()
+		batch := udpbatch.Supported && len(docs) > 1 && !e.single.Load()
 		n := 1
 		if batch {
 			n = min(len(docs), udpBatchSize)
 		}
 		n = e.pace(docs, n)
 		if n > 1 {
-			sent, err := sendBatch(e.conn, daemonHeader, docs[:n], &e.batch)
+			sent, err := udpbatch.Send(e.conn, daemonHeader, docs[:n], &e.batch)
 			for _, d := range docs[:sent] {
 				putBuffer(d)
 			}

@@ -8,6 +8,10 @@ import (
 	"github.com/openxray/xray/internal/jsonx"
 )
 
+// Encoding: an entity appended to a byte slice as a segment document's
+// JSON, field by field, with no reflection on the hot path. tree.go decides
+// what goes in each document.
+
 // DaemonHeader starts every datagram sent to the daemon, before the document.
 const DaemonHeader = datagram.Header
 
@@ -17,132 +21,6 @@ const MaxDocumentSize = 65507 - len(DaemonHeader)
 
 // Limits applied when a lone entity is still too large to send.
 const truncatedQueryLen = 1000
-
-// docs collects the documents produced while the tree lock is held, to be
-// handed to the emitter after it is released.
-type docs struct {
-	n      int
-	inline [2][]byte
-	more   [][]byte
-}
-
-func (d *docs) add(b []byte) {
-	if d.n < len(d.inline) {
-		d.inline[d.n] = b
-	} else {
-		d.more = append(d.more, b)
-	}
-	d.n++
-}
-
-func (d *docs) emit(r *Recorder) {
-	for i := 0; i < d.n; i++ {
-		if i < len(d.inline) {
-			r.emit(d.inline[i])
-		} else {
-			r.emit(d.more[i-len(d.inline)])
-		}
-	}
-}
-
-// emit hands doc, a buffer of the pool, to r's emitter: the emitters of
-// this package recycle it when done, any other keeps it.
-func (r *Recorder) emit(doc []byte) {
-	switch e := r.emitter.(type) {
-	case *UDPEmitter:
-		e.enqueue(doc)
-	case DiscardEmitter:
-		putBuffer(doc)
-	default:
-		e.Emit(doc)
-	}
-}
-
-// emitTree encodes e with its closed subsegments as one document and marks
-// them sent. A document over MaxDocumentSize is split: as many closed
-// subsegments as fit stay in e's document, which goes first, and the
-// others follow as documents of their own (split the same way); an entity
-// still too large alone is truncated. Holds root.st.mu.
-func (r *Recorder) emitTree(e *Segment, out *docs) {
-	buf := r.appendEntity(getBuffer(), e, e.parent != nil, true)
-	if len(buf) <= MaxDocumentSize {
-		out.add(buf)
-		r.markEmitted(e)
-		return
-	}
-	// What e takes without its subsegments, and the room left for them.
-	buf = r.appendEntity(buf[:0], e, e.parent != nil, false)
-	room := MaxDocumentSize - len(buf) - len(`,"subsegments":[]`)
-	var apart []*Segment
-	for _, c := range e.st.children {
-		if !c.st.closed || c.st.emitted {
-			continue
-		}
-		buf = r.appendEntity(buf[:0], c, false, true)
-		if need := len(buf) + 1; need <= room {
-			room -= need
-			continue
-		}
-		apart = append(apart, c)
-		c.st.emitted = true // left out of e's document for now
-	}
-	buf = r.appendEntity(buf[:0], e, e.parent != nil, true)
-	if len(buf) > MaxDocumentSize {
-		buf = r.appendTruncated(buf[:0], e)
-	}
-	out.add(buf)
-	for _, c := range apart {
-		c.st.emitted = false
-		r.emitTree(c, out)
-	}
-	r.markEmitted(e)
-}
-
-// announce sends an in-progress version of the open segment root, without
-// subsegments, before the first subsegment that goes ahead of it, so that
-// what points at the segment never arrives before it: X-Ray replaces the
-// in-progress version with the complete one. Holds root.st.mu.
-func (r *Recorder) announce(root *Segment, out *docs) {
-	if root.st.announced || root.st.emitted || root.st.closed {
-		return
-	}
-	root.st.announced = true
-	out.add(r.appendEntity(getBuffer(), root, false, false))
-}
-
-func (r *Recorder) markEmitted(e *Segment) {
-	e.st.emitted = true
-	if e.st.counted {
-		e.st.counted = false
-		e.root.st.waiting--
-	}
-	for _, c := range e.st.children {
-		if c.st.closed && !c.st.emitted {
-			r.markEmitted(c)
-		}
-	}
-	// Open children are on their own now: each is sent when it closes.
-	clear(e.st.children)
-	e.st.children = nil
-}
-
-// streamClosed sends every closed subtree under e, an open entity, ahead
-// of it, so a long-running segment's memory stays bounded. Holds root.st.mu.
-func (r *Recorder) streamClosed(e *Segment, out *docs) {
-	kept := e.st.children[:0]
-	for _, c := range e.st.children {
-		switch {
-		case c.st.emitted:
-		case c.st.closed:
-			r.emitTree(c, out)
-		default:
-			r.streamClosed(c, out)
-			kept = append(kept, c)
-		}
-	}
-	clear(e.st.children[len(kept):])
-	e.st.children = kept
-}
 
 // appendTruncated encodes e without what can be large: metadata goes, the
 // query text and exceptions are cut, and metadata "openxray" records that
@@ -458,30 +336,4 @@ func appendStack(dst []byte, pcs []uintptr) []byte {
 		}
 	}
 	return append(dst, ']')
-}
-
-// Buffers are recycled through a bounded free list; a channel of slices
-// costs no allocation per Get or Put, unlike a sync.Pool of slices.
-var freeBuffers = make(chan []byte, 64)
-
-const maxPooledBuffer = 64 << 10
-
-func getBuffer() []byte {
-	select {
-	case b := <-freeBuffers:
-		return b[:0]
-	default:
-		return make([]byte, 0, 2048)
-	}
-}
-
-// putBuffer recycles b; the caller must not use it afterwards.
-func putBuffer(b []byte) {
-	if cap(b) > maxPooledBuffer || cap(b) == 0 {
-		return
-	}
-	select {
-	case freeBuffers <- b:
-	default:
-	}
 }

@@ -1,6 +1,10 @@
 //go:build linux && (amd64 || arm64)
 
-package xray
+// Package udpbatch sends several UDP datagrams in one system call
+// (sendmmsg(2) on 64-bit Linux), each a header line and a document gathered
+// from two buffers without copying. Elsewhere Supported is false and the
+// caller sends one datagram at a time.
+package udpbatch
 
 import (
 	"net"
@@ -15,21 +19,25 @@ type mmsghdr struct {
 	_   [4]byte
 }
 
-const canBatch = true
+// Supported reports whether Send works on this platform.
+const Supported = true
 
-// batchScratch holds the message headers of one sendmmsg call, reused by
-// the sender goroutine.
-type batchScratch struct {
-	msgs [udpBatchSize]mmsghdr
-	iovs [2 * udpBatchSize]syscall.Iovec
+// Max is the most datagrams one Send call takes.
+const Max = 64
+
+// Scratch holds the message headers of one sendmmsg call, reused by one
+// sender goroutine.
+type Scratch struct {
+	msgs [Max]mmsghdr
+	iovs [2 * Max]syscall.Iovec
 }
 
-// sendBatch sends each document as its own datagram (header line + doc,
+// Send sends each document as its own datagram (header line + doc,
 // gathered from two buffers without copying) in one sendmmsg system call.
 // It returns how many were sent; on an error the first unsent document is
 // the one that failed.
-func sendBatch(conn *net.UDPConn, header []byte, docs [][]byte, s *batchScratch) (int, error) {
-	n := min(len(docs), udpBatchSize)
+func Send(conn *net.UDPConn, header []byte, docs [][]byte, s *Scratch) (int, error) {
+	n := min(len(docs), Max)
 	for i := 0; i < n; i++ {
 		d := docs[i]
 		s.iovs[2*i] = syscall.Iovec{Base: &header[0]}

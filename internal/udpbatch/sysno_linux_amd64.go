@@ -1,3 +1,3 @@
-package xray
+package udpbatch
 
 const sysSendmmsg = 307 // sendmmsg(2), missing from package syscall on amd64

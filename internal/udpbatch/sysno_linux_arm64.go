@@ -1,3 +1,3 @@
-package xray
+package udpbatch
 
 const sysSendmmsg = 269 // sendmmsg(2)
