@@ -88,7 +88,7 @@ func BenchmarkClient(b *testing.B) {
 				if n++; n%500 == 0 {
 					b.StopTimer()
 					seg.Close(nil)
-					ctx, seg = xray.BeginSegment(context.Background(), "bench")
+					ctx, seg = rec.BeginSegment(context.Background(), "bench")
 					b.StartTimer()
 				}
 			}

@@ -19,7 +19,12 @@ import (
 // SDK, runs it against a UDP daemon, migrates it, builds and runs it again,
 // and compares the shape of the traces.
 
-const awsVersion = "v2.0.3"
+// The versions of aws-xray-sdk-go the fixtures are built with: v2, and v1
+// for the same programs with v1's import paths.
+const (
+	awsV2Version = "v2.0.3"
+	awsV1Version = "v1.8.5"
+)
 
 // repoRoot is the OpenXRay checkout the migrated fixtures are built with.
 func repoRoot(t *testing.T) string {
@@ -46,14 +51,37 @@ func goCmd(t *testing.T, dir string, env []string, args ...string) string {
 }
 
 // fixture copies testdata/name into a module of its own that requires
-// aws-xray-sdk-go.
+// aws-xray-sdk-go v2.
 func fixture(t *testing.T, name string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), name)
 	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", name))); err != nil {
 		t.Fatal(err)
 	}
-	mod := fmt.Sprintf("module example.com/%s\n\ngo 1.26.0\n\nrequire github.com/aws/aws-xray-sdk-go/v2 %s\n", name, awsVersion)
+	return fixtureModule(t, dir, name, awsV2, awsV2Version)
+}
+
+// fixtureV1 is fixture with the program moved to aws-xray-sdk-go v1.
+func fixtureV1(t *testing.T, name string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), name)
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", name))); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join(dir, "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src = []byte(strings.ReplaceAll(string(src), awsV2+"/", awsV1+"/"))
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return fixtureModule(t, dir, name, awsV1, awsV1Version)
+}
+
+func fixtureModule(t *testing.T, dir, name, module, version string) string {
+	t.Helper()
+	mod := fmt.Sprintf("module example.com/%s\n\ngo 1.26.0\n\nrequire %s %s\n", name, module, version)
 	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -159,28 +187,35 @@ func migrate(t *testing.T, dir string, target Target) *Result {
 	return res
 }
 
-// TestPrefixSwap: a program that uses only the SDK's calls moves to the
-// compatibility tree by changing its import paths, and records the same
-// traces.
+// TestPrefixSwap: a program that uses only the SDK's calls, written
+// against aws-xray-sdk-go v2 or v1, moves to the compatibility tree by
+// changing its import paths, and records the same traces.
 func TestPrefixSwap(t *testing.T) {
-	t.Parallel()
-	dir := fixture(t, "calls")
-	before := traces(t, dir)
-	res := migrate(t, dir, Compat)
-	for _, line := range strings.Split(res.Diff, "\n") {
-		if strings.HasPrefix(line, "---") || strings.HasPrefix(line, "+++") || !(strings.HasPrefix(line, "-") || strings.HasPrefix(line, "+")) || strings.TrimSpace(line[1:]) == "" {
-			continue
-		}
-		if !strings.Contains(line, "github.com/") {
-			t.Errorf("the migration changed more than import paths and go.mod: %q", line)
-		}
-	}
-	after := traces(t, dir)
-	if !slices.Equal(before, after) {
-		t.Errorf("trace shapes differ\naws-xray-sdk-go:\n  %s\nOpenXRay compat:\n  %s", strings.Join(before, "\n  "), strings.Join(after, "\n  "))
-	}
-	if len(after) != 3 {
-		t.Errorf("want 3 segments (checkout and two inventory calls), got %d", len(after))
+	for _, v := range []struct {
+		name    string
+		fixture func(*testing.T, string) string
+	}{{"v2", fixture}, {"v1", fixtureV1}} {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			dir := v.fixture(t, "calls")
+			before := traces(t, dir)
+			res := migrate(t, dir, Compat)
+			for _, line := range strings.Split(res.Diff, "\n") {
+				if strings.HasPrefix(line, "---") || strings.HasPrefix(line, "+++") || !(strings.HasPrefix(line, "-") || strings.HasPrefix(line, "+")) || strings.TrimSpace(line[1:]) == "" {
+					continue
+				}
+				if !strings.Contains(line, "github.com/") {
+					t.Errorf("the migration changed more than import paths and go.mod: %q", line)
+				}
+			}
+			after := traces(t, dir)
+			if !slices.Equal(before, after) {
+				t.Errorf("trace shapes differ\naws-xray-sdk-go:\n  %s\nOpenXRay compat:\n  %s", strings.Join(before, "\n  "), strings.Join(after, "\n  "))
+			}
+			if len(after) != 3 {
+				t.Errorf("want 3 segments (checkout and two inventory calls), got %d", len(after))
+			}
+		})
 	}
 }
 
