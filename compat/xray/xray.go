@@ -22,6 +22,10 @@
 //     daemon, as in aws-xray-sdk-go, implemented by the core.
 //   - GetSegment returns a new view of the segment on each call (see
 //     Segment); Segment has only its identity fields.
+//   - BeginSubsegmentWithoutSampling records the subsegment under its
+//     segment's decision. (aws-xray-sdk-go makes it a dummy that is never
+//     closed in its segment's count, which holds the segment back until
+//     its context is cancelled.)
 //   - StreamingStrategy: only DefaultStreamingStrategy's
 //     MaxSubsegmentCount is used (as Config.StreamingThreshold of the
 //     core); ExceptionFormattingStrategy: only DefaultFormattingStrategy's

@@ -30,20 +30,20 @@ func main() {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := header.FromString(r.Header.Get("X-Amzn-Trace-Id"))
 		ctx, seg := awsxray.NewSegmentFromHeader(r.Context(), "orders", r, h)
-		defer seg.Close(nil)
 		seg.Lock()
 		seg.User = "alice"
 		seg.Unlock()
 		if !seg.Sampled || seg.TraceID != h.TraceID || seg.ParentID != h.ParentID {
 			log.Fatalf("upstream not continued: %s %s", seg.TraceID, seg.ParentID)
 		}
-		_, sub := BeginSubsegmentWithoutSampling(ctx, "lookup")
+		_, sub := BeginSubsegment(ctx, "lookup")
 		sub.Namespace = "remote"
 		sub.Error = true
 		if sub.Name != "lookup" {
 			log.Fatalf("subsegment name %q", sub.Name)
 		}
 		sub.Close(nil)
+		seg.Close(nil)
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	defer srv.Close()
