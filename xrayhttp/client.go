@@ -109,8 +109,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		span.Close(nil)
 		return resp, err
 	}
-	span.SetHTTPResponse(resp.StatusCode, resp.ContentLength)
-	markStatus(span, resp.StatusCode)
+	SetResponse(span, resp.StatusCode, resp.ContentLength)
 	span.Close(nil)
 	return resp, nil
 }

@@ -261,8 +261,7 @@ func (q Request) End(status int, size int64) {
 	if status == 0 {
 		status = http.StatusOK
 	}
-	q.seg.SetHTTPResponse(status, size)
-	markStatus(q.seg, status)
+	SetResponse(q.seg, status, size)
 	q.seg.Close(nil)
 }
 
@@ -279,6 +278,15 @@ func (q Request) Panic(p any, size int64) {
 	q.seg.SetHTTPResponse(http.StatusInternalServerError, size)
 	q.seg.AddFaultFlag()
 	q.seg.Close(nil)
+}
+
+// SetResponse records a response on seg, an incoming request's segment or
+// an outgoing call's subsegment: the http block's response (size may be 0
+// for unknown) and the flags of its status class, as Handler and Client
+// record them: 4xx error, 429 also throttle, 5xx fault.
+func SetResponse(seg *xray.Segment, status int, size int64) {
+	seg.SetHTTPResponse(status, size)
+	markStatus(seg, status)
 }
 
 // markStatus sets the flags of a response status: 4xx error, 429 also

@@ -215,10 +215,7 @@ func (d *Daemon) WaitTrace(tb testing.TB, traceID string, timeout time.Duration)
 		// A trace can look whole before its last pieces are read (the
 		// segment goes first): it counts as arrived once nothing waits in
 		// the socket and nothing new came since the last look.
-		queued, _ := d.queued()
-		dgs := d.Datagrams()
-		settled := queued == 0 && len(dgs) == seen
-		seen = len(dgs)
+		dgs, settled := d.look(&seen)
 		var docs []Document
 		for _, dg := range dgs {
 			if dg.Err != nil {
@@ -260,9 +257,7 @@ func (d *Daemon) Settle(tb testing.TB, timeout time.Duration) []Document {
 	deadline := time.Now().Add(timeout)
 	seen := -1
 	for {
-		queued, _ := d.queued()
-		dgs := d.Datagrams()
-		if queued == 0 && len(dgs) == seen {
+		if dgs, settled := d.look(&seen); settled {
 			out := make([]Document, 0, len(dgs))
 			for _, dg := range dgs {
 				if dg.Err != nil {
@@ -273,7 +268,6 @@ func (d *Daemon) Settle(tb testing.TB, timeout time.Duration) []Document {
 			d.AssertNoKernelDrops(tb)
 			return out
 		}
-		seen = len(dgs)
 		if time.Now().After(deadline) {
 			tb.Fatalf("xraytest: datagrams still arriving after %v", timeout)
 		}
@@ -389,6 +383,17 @@ func clone(v Document) Document {
 		return x
 	}
 	return Document(c(map[string]any(v)).(map[string]any))
+}
+
+// look returns what has arrived, and whether the socket has settled:
+// nothing waits in it and nothing arrived since the previous look, whose
+// count *seen keeps (start it at -1).
+func (d *Daemon) look(seen *int) ([]Datagram, bool) {
+	queued, _ := d.queued()
+	dgs := d.Datagrams()
+	settled := queued == 0 && len(dgs) == *seen
+	*seen = len(dgs)
+	return dgs, settled
 }
 
 // queued returns the bytes waiting in the Daemon's socket (0 where that

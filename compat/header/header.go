@@ -18,15 +18,15 @@ const (
 	SelfPrefix    = "Self="
 )
 
-// SamplingDecision is the Sampled part of the header.
-type SamplingDecision string
+// SamplingDecision is the Sampled part of the header, the core's type.
+type SamplingDecision = core.SamplingDecision
 
 // The sampling decisions.
 const (
-	Sampled    SamplingDecision = "Sampled=1"
-	NotSampled SamplingDecision = "Sampled=0"
-	Requested  SamplingDecision = "Sampled=?"
-	Unknown    SamplingDecision = ""
+	Sampled    = core.Sampled
+	NotSampled = core.NotSampled
+	Requested  = core.Requested
+	Unknown    = core.Unknown
 )
 
 // Header is a parsed X-Amzn-Trace-Id header.
@@ -44,7 +44,7 @@ func FromString(s string) *Header {
 	h := &Header{
 		TraceID:          c.TraceID,
 		ParentID:         c.ParentID,
-		SamplingDecision: SamplingDecision(c.SamplingDecision),
+		SamplingDecision: c.SamplingDecision,
 		AdditionalData:   make(map[string]string, len(c.AdditionalData)),
 	}
 	for _, kv := range c.AdditionalData {

@@ -63,16 +63,7 @@ func RoundTripper(rt http.RoundTripper) http.RoundTripper {
 // HttpCaptureResponse records the response status on seg and sets its
 // flags: 4xx error (429 throttle too), 5xx fault.
 func HttpCaptureResponse(seg *Segment, statusCode int) {
-	s := seg.Core()
-	s.SetHTTPResponse(statusCode, 0)
-	switch {
-	case statusCode == http.StatusTooManyRequests:
-		s.AddThrottleFlag()
-	case statusCode >= 400 && statusCode < 500:
-		s.AddErrorFlag()
-	case statusCode >= 500:
-		s.AddFaultFlag()
-	}
+	xrayhttp.SetResponse(seg.Core(), statusCode, 0)
 }
 
 // HttpTrace serves r with h inside seg, a segment begun for r (with
