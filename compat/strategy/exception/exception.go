@@ -61,6 +61,7 @@ type RequestFailure interface {
 // MultiError is several errors as one.
 type MultiError []error
 
+// Error lists the errors, one a line.
 func (e MultiError) Error() string {
 	msgs := make([]string, len(e))
 	for i, err := range e {
@@ -76,6 +77,7 @@ type XRayError struct {
 	Stack   []uintptr
 }
 
+// Error returns the type and the message.
 func (e *XRayError) Error() string { return e.Type + ": " + e.Message }
 
 // StackTrace returns where the error was made.

@@ -90,6 +90,7 @@ type Finding struct {
 	Suggestion string
 }
 
+// String formats the finding as file:line:col: message; suggestion.
 func (f Finding) String() string {
 	s := fmt.Sprintf("%s: %s", f.Pos, f.Message)
 	if f.Suggestion != "" {
