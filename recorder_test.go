@@ -285,27 +285,8 @@ func TestLargeTreeArrivesComplete(t *testing.T) {
 	flush(t, r)
 
 	// Every datagram fits; together they hold all 300 subsegments once.
-	ctx2, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	var dgs []xraytest.Datagram
-	for {
-		dgs = d.Datagrams()
-		n := 0
-		for _, dg := range dgs {
-			if dg.Err != nil {
-				t.Fatal(dg.Err)
-			}
-			dg.Doc.Walk(func(doc, _ xraytest.Document) {
-				if strings.HasPrefix(doc.Name(), "sub-") {
-					n++
-				}
-			})
-		}
-		if n >= 300 || ctx2.Err() != nil {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	d.WaitTrace(t, seg.TraceID(), 5*time.Second)
+	dgs := d.Datagrams()
 	var docs []xraytest.Document
 	for _, dg := range dgs {
 		if dg.Size > 65507 {
@@ -673,8 +654,23 @@ func TestCapturePanic(t *testing.T) {
 	}
 }
 
+// notifying is an in-memory emitter that signals each document.
+type notifying struct {
+	*xraytest.Emitter
+	emitted chan struct{}
+}
+
+func (n notifying) Emit(doc []byte) {
+	n.Emitter.Emit(doc)
+	n.emitted <- struct{}{}
+}
+
 func TestCaptureAsync(t *testing.T) {
-	r, e := xraytest.NewRecorder()
+	e := notifying{xraytest.NewEmitter(), make(chan struct{}, 16)}
+	r, err := xray.New(xray.Config{Emitter: e, SamplingStrategy: sampling.Always})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, seg := r.BeginSegment(context.Background(), "s")
 	done := make(chan struct{})
 	r.CaptureAsync(ctx, "async", func(ctx context.Context) error {
@@ -685,8 +681,13 @@ func TestCaptureAsync(t *testing.T) {
 	seg.Close(nil)
 	// The async subsegment closes right after fn returns: the document
 	// may be the segment with it, or the segment and then it alone.
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case <-e.emitted:
+		case <-timeout:
+			t.Fatal("async subsegment never arrived")
+		}
 		segs, orphans := xraytest.Assemble(e.Documents())
 		if len(orphans) != 0 {
 			t.Fatal(orphans)
@@ -697,9 +698,7 @@ func TestCaptureAsync(t *testing.T) {
 			}
 			return
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
-	t.Fatal("async subsegment never arrived")
 }
 
 func TestDetachContext(t *testing.T) {
