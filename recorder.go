@@ -424,6 +424,9 @@ func (r *Recorder) BeginSegment(ctx context.Context, name string, opts ...Segmen
 // In an AWS Lambda function, a ctx without a segment has the invocation's
 // facade as parent (see ParentSegment), so subsegments need no setup.
 func BeginSubsegment(ctx context.Context, name string) (context.Context, *Segment) {
+	if parent := GetSegment(ctx); parent != nil {
+		return parent.beginSubsegment(ctx, name, "")
+	}
 	return Default().BeginSubsegment(ctx, name)
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/openxray/xray"
 	"github.com/openxray/xray/sampling"
+	"github.com/openxray/xray/segtree"
 )
 
 // Document is a decoded segment or subsegment document.
@@ -103,44 +104,18 @@ func Decode(doc []byte) (Document, error) {
 // returns the segments (documents without type) and the subsegments whose
 // parent was not found. The documents are modified.
 func Assemble(docs []Document) (segments, orphans []Document) {
-	docs = latest(docs)
-	byID := map[string]Document{}
-	for _, d := range docs {
-		d.Walk(func(doc, _ Document) { byID[doc.ID()] = doc })
+	ms := make([]map[string]any, len(docs))
+	for i, d := range docs {
+		ms[i] = d
 	}
-	for _, d := range docs {
-		if d.String("type") != "subsegment" {
-			segments = append(segments, d)
-			continue
-		}
-		parent, ok := byID[d.String("parent_id")]
-		if !ok {
-			orphans = append(orphans, d)
-			continue
-		}
-		list, _ := parent["subsegments"].([]any)
-		parent["subsegments"] = append(list, map[string]any(d))
+	segs, orphs := segtree.Link(ms)
+	for _, m := range segs {
+		segments = append(segments, m)
+	}
+	for _, m := range orphs {
+		orphans = append(orphans, m)
 	}
 	return segments, orphans
-}
-
-// latest keeps one document per id: the complete one over in-progress
-// versions, the later one otherwise.
-func latest(docs []Document) []Document {
-	keep := map[string]int{}
-	for i, d := range docs {
-		j, seen := keep[d.ID()]
-		if !seen || !d.Bool("in_progress") || docs[j].Bool("in_progress") {
-			keep[d.ID()] = i
-		}
-	}
-	out := make([]Document, 0, len(keep))
-	for i, d := range docs {
-		if keep[d.ID()] == i {
-			out = append(out, d)
-		}
-	}
-	return out
 }
 
 // Emitter keeps emitted documents in memory. It is safe for concurrent use.

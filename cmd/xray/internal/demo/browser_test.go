@@ -55,7 +55,7 @@ func browser(t *testing.T, exe string) context.Context {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("no-first-run", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profileDir(t)),
 		chromedp.WindowSize(1400, 900),
 	)
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -130,4 +130,25 @@ func TestViewerInBrowser(t *testing.T) {
 			os.WriteFile(filepath.Join(d, name), png, 0o644)
 		}
 	}
+}
+
+// profileDir is a directory for the browser's profile. Chromium's helper
+// processes can still write to it for a moment after the browser exits, so
+// it is removed with retries rather than by t.TempDir's strict cleanup.
+func profileDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "xray-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for range 50 {
+			if os.RemoveAll(dir) == nil {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Logf("profile directory %s left behind", dir)
+	})
+	return dir
 }

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/openxray/xray/segtree"
 )
 
 // Summary is one row of the trace list.
@@ -210,13 +212,19 @@ func (s *Store) Trace(ctx context.Context, traceID string) (*Trace, error) {
 // order: subsegments sent alone go under their parent, and segments called
 // from another service go under the subsegment that called them.
 func Assemble(docs []json.RawMessage) []*Node {
-	byID := map[string]*Node{}
-	var tops []*Node
+	ms := make([]map[string]any, 0, len(docs))
 	for _, raw := range docs {
 		var m map[string]any
-		if json.Unmarshal(raw, &m) != nil {
-			continue
+		if json.Unmarshal(raw, &m) == nil {
+			ms = append(ms, m)
 		}
+	}
+	// Subsegments sent alone go under their parents first; what is left
+	// at the top is segments and orphans.
+	segments, orphans := segtree.Link(ms)
+	byID := map[string]*Node{}
+	var tops []*Node
+	for _, m := range append(segments, orphans...) {
 		n := build(m, byID, "")
 		if n == nil {
 			continue
@@ -226,8 +234,9 @@ func Assemble(docs []json.RawMessage) []*Node {
 		}
 		tops = append(tops, n)
 	}
-	// A document goes under its parent unless that would close a cycle
-	// of parent links: then it is shown as a root, never dropped.
+	// A segment called from another service goes under the subsegment
+	// that called it, unless that would close a cycle of parent links:
+	// then it is shown as a root, never dropped.
 	roots := []*Node{}
 	for _, n := range tops {
 		if p, ok := byID[n.parentID]; ok && n.parentID != "" && !ancestorOrSelf(n, p) {
