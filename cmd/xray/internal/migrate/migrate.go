@@ -9,7 +9,6 @@ package migrate
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"go/ast"
 	"go/format"
@@ -414,9 +413,3 @@ func (m *fileMigration) fixImports(src []byte) ([]byte, error) {
 	}
 	return format.Source(buf.Bytes())
 }
-
-// Errors of Run's callers.
-var errFindings = errors.New("some places need a hand")
-
-// ErrFindings is returned by the command when findings remain.
-func ErrFindings() error { return errFindings }
