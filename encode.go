@@ -22,10 +22,23 @@ const MaxDocumentSize = 65507 - len(DaemonHeader)
 // Limits applied when a lone entity is still too large to send.
 const truncatedQueryLen = 1000
 
-// appendTruncated encodes e without what can be large: metadata goes, the
-// query text and exceptions are cut, and metadata "openxray" records that
-// the entity was truncated.
+// appendTruncated encodes e without what can be large (see shrink).
 func (r *Recorder) appendTruncated(dst []byte, e *Segment) []byte {
+	r.shrink(e, 1)
+	dst = r.appendEntity(dst, e, e.parent != nil, false)
+	if len(dst) <= MaxDocumentSize {
+		return dst
+	}
+	r.shrink(e, 2)
+	return r.appendEntity(dst[:0], e, e.parent != nil, false)
+}
+
+// shrink removes from e what makes it too large to send. Level 1: metadata
+// goes, the query text and exceptions are cut, and metadata "openxray"
+// records that the entity was truncated. Level 2 also drops annotations,
+// aws fields, causes, the http and sql blocks (user data of unbounded
+// count), keeping identity and timing. Holds root.st.mu.
+func (r *Recorder) shrink(e *Segment, level int) {
 	x := e.ext()
 	x.truncated = true
 	x.metadata = nil
@@ -38,15 +51,10 @@ func (r *Recorder) appendTruncated(dst []byte, e *Segment) []byte {
 		c.skipped += len(c.exceptions) - 1
 		c.exceptions = c.exceptions[:1]
 	}
-	dst = r.appendEntity(dst, e, e.parent != nil, false)
-	if len(dst) <= MaxDocumentSize {
-		return dst
+	if level >= 2 {
+		x.annotations, x.aws, x.cause, x.hasHTTP = nil, nil, nil, false
+		e.st.sql = nil
 	}
-	// Still too large: annotations, aws fields and causes are user data of
-	// unbounded count; keep only identity and timing.
-	x.annotations, x.aws, x.cause, x.hasHTTP = nil, nil, nil, false
-	e.st.sql = nil
-	return r.appendEntity(dst[:0], e, e.parent != nil, false)
 }
 
 // appendEntity appends e as a JSON object. independent adds the fields a

@@ -58,9 +58,9 @@ func originRank(origin string) int {
 // detectEnvironment runs the plugins at once and waits at most timeout for
 // them. It returns the most specific origin and the aws block entries,
 // encoded, with a trailing comma each.
-func (r *Recorder) detectEnvironment(plugins []Plugin, timeout time.Duration) (origin string, fields []byte) {
+func (r *Recorder) detectEnvironment(plugins []Plugin, timeout time.Duration) (origin string, fields []byte, found []*Environment) {
 	if len(plugins) == 0 {
-		return "", nil
+		return "", nil, nil
 	}
 	if timeout <= 0 {
 		timeout = DefaultPluginTimeout
@@ -85,7 +85,6 @@ func (r *Recorder) detectEnvironment(plugins []Plugin, timeout time.Duration) (o
 		})
 	}
 	wg.Wait()
-	var found []*Environment
 	for _, env := range envs {
 		if env != nil && env.Key != "" {
 			found = append(found, env)
@@ -122,7 +121,7 @@ func (r *Recorder) detectEnvironment(plugins []Plugin, timeout time.Duration) (o
 		}
 		fields = append(fields, "},"...)
 	}
-	return origin, fields
+	return origin, fields, found
 }
 
 func pluginName(p Plugin) string {

@@ -2,6 +2,7 @@ package xray
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -48,6 +49,26 @@ const (
 //     (the default), RUNTIME_ERROR or IGNORE_ERROR;
 //   - AWS_XRAY_TRACING_NAME: the name of every segment;
 //   - AWS_XRAY_SDK_DISABLED=true or AWS_XRAY_SDK_ENABLED=false: Disabled.
+//
+// The OpenTelemetry SDKs' variables choose and configure the destinations,
+// with the same precedence over the fields:
+//
+//   - OTEL_TRACES_EXPORTER: Exporters, a comma-separated list of xray
+//     (segment documents to the daemon, the default), otlp (spans over
+//     OTLP/HTTP) and none;
+//   - OTEL_EXPORTER_OTLP_ENDPOINT (to which /v1/traces is added) or
+//     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (used as it is): OTLP.Endpoint;
+//   - OTEL_EXPORTER_OTLP_HEADERS: OTLP.Headers, as k1=v1,k2=v2;
+//   - OTEL_EXPORTER_OTLP_COMPRESSION: OTLP.Compression, gzip or none;
+//   - OTEL_EXPORTER_OTLP_TIMEOUT: OTLP.Timeout, in milliseconds;
+//   - OTEL_EXPORTER_OTLP_PROTOCOL: only http/protobuf is supported;
+//   - OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES: OTLP.ServiceName and
+//     OTLP.ResourceAttributes;
+//   - OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE and
+//     OTEL_BSP_MAX_EXPORT_BATCH_SIZE: OTLP.BatchTimeout, MaxQueueSize and
+//     MaxBatchSize.
+//
+// The *_TRACES_* form of each OTLP variable wins over the general one.
 type Config struct {
 	// DaemonAddr is where the X-Ray daemon (or the CloudWatch agent, or an
 	// OpenTelemetry collector with the awsxray receiver) listens.
@@ -77,6 +98,12 @@ type Config struct {
 	// MaxStackDepth is the number of frames recorded with an error. Zero
 	// means DefaultMaxStackDepth; negative records no stack.
 	MaxStackDepth int
+	// Exporters names the destinations: ExporterXRay (segment documents to
+	// Emitter), ExporterOTLP (spans to the OTLP endpoint), or both. Empty
+	// means ExporterXRay.
+	Exporters []string
+	// OTLP configures the OTLP exporter, when Exporters has ExporterOTLP.
+	OTLP OTLPConfig
 	// Emitter receives the encoded documents; nil means a UDPEmitter to
 	// DaemonAddr.
 	Emitter Emitter
@@ -110,6 +137,8 @@ type Recorder struct {
 	disabled           bool
 	workingDir         string
 	udp                *UDPEmitter // the emitter, when it is ours
+	otlp               *OTLPExporter
+	noDocs             bool // no segment documents are sent (OTLP only, or none)
 	ownSampler         io.Closer   // the sampling strategy, when it is ours
 	origin             string      // from the plugins
 	pluginFields       []byte      // aws block entries from the plugins, each with a trailing comma
@@ -174,7 +203,18 @@ func newRecorder(cfg Config, getenv func(string) string) (*Recorder, error) {
 		}
 		r.sampler, r.ownSampler = s, s
 	}
-	r.origin, r.pluginFields = r.detectEnvironment(cfg.Plugins, cfg.PluginTimeout)
+	dest, err := resolveExporters(cfg.Exporters, getenv)
+	if err != nil {
+		return nil, err
+	}
+	var otlpCfg OTLPConfig
+	if dest.otlp {
+		if otlpCfg, err = otlpFromEnv(cfg.OTLP, getenv); err != nil {
+			return nil, err
+		}
+	}
+	var envs []*Environment
+	r.origin, r.pluginFields, envs = r.detectEnvironment(cfg.Plugins, cfg.PluginTimeout)
 	switch {
 	case r.streamingThreshold == 0:
 		r.streamingThreshold = DefaultStreamingThreshold
@@ -188,10 +228,17 @@ func newRecorder(cfg Config, getenv func(string) string) (*Recorder, error) {
 		r.maxStackDepth = 0
 	}
 	r.emitter = cfg.Emitter
-	if r.emitter == nil {
+	switch {
+	case !dest.xray:
+		r.emitter, r.noDocs = DiscardEmitter{}, true
+	case r.emitter == nil:
 		r.udp = NewUDPEmitter(daemon.UDP, r.logger)
 		r.udp.SetSynchronous(cfg.SyncSend || inLambda())
 		r.emitter = r.udp
+	}
+	if dest.otlp {
+		res := otlpResource(cfg.ServiceVersion, r.origin, envs, otlpCfg.ResourceAttributes)
+		r.otlp = newOTLPExporter(otlpCfg, res, r.logger)
 	}
 	r.workingDir, _ = os.Getwd()
 
@@ -279,6 +326,15 @@ const replacedShutdownTimeout = 2 * time.Second
 // Recorder.
 func (r *Recorder) Emitter() Emitter { return r.emitter }
 
+// OTLP returns the recorder's OTLP exporter, or nil when it does not
+// export over OTLP.
+func (r *Recorder) OTLP() *OTLPExporter {
+	if r == nil {
+		return nil
+	}
+	return r.otlp
+}
+
 // Flush waits until every document of the segments closed so far has been
 // handed to the network, or ctx is done. Call it before a short-lived
 // program (a Lambda handler, a CLI) returns.
@@ -286,7 +342,11 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	if r == nil || r.disabled || r.emitter == nil {
 		return nil
 	}
-	return r.emitter.Flush(ctx)
+	err := r.emitter.Flush(ctx)
+	if r.otlp != nil {
+		err = errors.Join(err, r.otlp.Flush(ctx))
+	}
+	return err
 }
 
 // Close flushes and stops the recorder's emitter. Segments closed after
@@ -304,6 +364,9 @@ func (r *Recorder) Close(ctx context.Context) error {
 			r.ownSampler.Close()
 		}
 		err = r.emitter.Shutdown(ctx)
+		if r.otlp != nil {
+			err = errors.Join(err, r.otlp.Shutdown(ctx))
+		}
 	})
 	return err
 }
@@ -365,6 +428,7 @@ func (r *Recorder) BeginSegment(ctx context.Context, name string, opts ...Segmen
 		tid     traceID
 		parent  entityID
 		addl    []header.KeyValue
+		tstate  string
 		sampled bool
 		decided bool
 		rule    string
@@ -374,7 +438,7 @@ func (r *Recorder) BeginSegment(ctx context.Context, name string, opts ...Segmen
 		if header.ValidEntityID(h.ParentID) {
 			parent = parseEntityID(h.ParentID)
 		}
-		addl = h.AdditionalData
+		addl, tstate = h.AdditionalData, h.TraceState
 		switch h.SamplingDecision {
 		case header.Sampled:
 			sampled, decided = true, true
@@ -412,7 +476,7 @@ func (r *Recorder) BeginSegment(ctx context.Context, name string, opts ...Segmen
 	s.root, s.rec = s, r
 	s.id = newEntityID()
 	s.traceID = tid
-	s.addl = addl
+	s.addl, s.tstate = addl, tstate
 	return c, s
 }
 
@@ -599,6 +663,6 @@ func (r *Recorder) BeginFacadeSegment(ctx context.Context, h *header.Header) (co
 	s.root, s.rec = s, r
 	s.id = parseEntityID(h.ParentID)
 	s.traceID = parseTraceID(h.TraceID)
-	s.addl = h.AdditionalData
+	s.addl, s.tstate = h.AdditionalData, h.TraceState
 	return c, s
 }

@@ -31,6 +31,7 @@ type Segment struct {
 	id      entityID
 	traceID traceID           // segment only
 	addl    []header.KeyValue // segment only: trace header pairs to pass on
+	tstate  string            // segment only: W3C tracestate to pass on
 }
 
 // state is what a sampled entity records. It is allocated with the entity
@@ -221,7 +222,37 @@ func (s *Segment) DownstreamHeader() *header.Header {
 		h.SamplingDecision = header.Sampled
 	}
 	h.AdditionalData = s.root.addl
+	h.TraceState = s.root.tstate
 	return h
+}
+
+// AppendTraceParent appends to dst the W3C traceparent for a call made
+// inside s (the trace ID, s as the parent span, the sampled flag), as
+// DownstreamHeader().TraceParent() formats it, without allocating when dst
+// has room. The tracestate to send with it is TraceState.
+func (s *Segment) AppendTraceParent(dst []byte) []byte {
+	if s == nil {
+		return dst
+	}
+	t := &s.root.traceID
+	dst = append(dst, "00-"...)
+	dst = append(dst, t[2:10]...)
+	dst = append(dst, t[11:]...)
+	dst = append(dst, '-')
+	dst = append(dst, s.id[:]...)
+	if s.st != nil {
+		return append(dst, "-01"...)
+	}
+	return append(dst, "-00"...)
+}
+
+// TraceState returns the W3C tracestate the trace's segment received with
+// its traceparent, to pass on unchanged, or "".
+func (s *Segment) TraceState() string {
+	if s == nil {
+		return ""
+	}
+	return s.root.tstate
 }
 
 // AppendDownstreamHeader appends to dst the value of the X-Amzn-Trace-Id

@@ -10,6 +10,7 @@ type docs struct {
 	n      int
 	inline [2][]byte
 	more   [][]byte
+	spans  spanChunk // for the OTLP exporter
 }
 
 func (d *docs) add(b []byte) {
@@ -22,6 +23,11 @@ func (d *docs) add(b []byte) {
 }
 
 func (d *docs) emit(r *Recorder) {
+	if d.spans.n > 0 {
+		r.otlp.enqueue(d.spans)
+	} else if d.spans.b != nil {
+		putBuffer(d.spans.b)
+	}
 	for i := 0; i < d.n; i++ {
 		if i < len(d.inline) {
 			r.emit(d.inline[i])
@@ -44,12 +50,32 @@ func (r *Recorder) emit(doc []byte) {
 	}
 }
 
-// emitTree encodes e with its closed subsegments as one document and marks
+// emitTree sends e with its closed subsegments: as spans to the OTLP
+// exporter and as segment documents (see emitDocs), and marks them sent.
+// Holds root.st.mu.
+func (r *Recorder) emitTree(e *Segment, out *docs) {
+	if r.otlp != nil {
+		if out.spans.b == nil {
+			out.spans.b = getBuffer()
+			out.spans.service = e.root.st.name
+		}
+		var n int
+		out.spans.b, n = r.appendSpans(out.spans.b, e)
+		out.spans.n += n
+	}
+	if r.noDocs {
+		r.markEmitted(e)
+		return
+	}
+	r.emitDocs(e, out)
+}
+
+// emitDocs encodes e with its closed subsegments as one document and marks
 // them sent. A document over MaxDocumentSize is split: as many closed
 // subsegments as fit stay in e's document, which goes first, and the
 // others follow as documents of their own (split the same way); an entity
 // still too large alone is truncated. Holds root.st.mu.
-func (r *Recorder) emitTree(e *Segment, out *docs) {
+func (r *Recorder) emitDocs(e *Segment, out *docs) {
 	buf := r.appendEntity(getBuffer(), e, e.parent != nil, true)
 	if len(buf) <= MaxDocumentSize {
 		out.add(buf)
@@ -79,7 +105,7 @@ func (r *Recorder) emitTree(e *Segment, out *docs) {
 	out.add(buf)
 	for _, c := range apart {
 		c.st.emitted = false
-		r.emitTree(c, out)
+		r.emitDocs(c, out)
 	}
 	r.markEmitted(e)
 }
@@ -89,7 +115,7 @@ func (r *Recorder) emitTree(e *Segment, out *docs) {
 // what points at the segment never arrives before it: X-Ray replaces the
 // in-progress version with the complete one. Holds root.st.mu.
 func (r *Recorder) announce(root *Segment, out *docs) {
-	if root.st.announced || root.st.emitted || root.st.closed {
+	if root.st.announced || root.st.emitted || root.st.closed || r.noDocs {
 		return
 	}
 	root.st.announced = true

@@ -54,6 +54,9 @@ type Header struct {
 	// AdditionalData holds the other pairs (Lineage, vendor keys) in the order
 	// they arrived.
 	AdditionalData []KeyValue
+	// TraceState is the W3C tracestate header that came with a traceparent
+	// (vendors' own entries), passed on unchanged; String ignores it.
+	TraceState string
 }
 
 // FromString parses a trace header. It never returns nil and never fails:
