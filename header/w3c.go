@@ -97,20 +97,27 @@ func AppendTraceParent(dst []byte, traceID, parentID string, sampled bool) []byt
 	return append(dst, "-00"...)
 }
 
+var defaultOrder = []Format{AmznTraceID, TraceContext}
+
 // Extract reads the trace context from a carrier's get function (such as
 // http.Header.Get), trying the formats in order and returning the first
-// found, or nil when none is. Both AmznTraceID and TraceContext are tried,
-// X-Amzn-Trace-Id first, when order is empty.
+// that carries a trace ID, or nil when none is found. Both AmznTraceID and
+// TraceContext are tried, X-Amzn-Trace-Id first, when order is empty. An
+// X-Amzn-Trace-Id without a Root (such as a bare Sampled=?, a caller
+// asking for the decision) is returned when no format has a trace ID.
 func Extract(get func(name string) string, order ...Format) *Header {
 	if len(order) == 0 {
-		order = []Format{AmznTraceID, TraceContext}
+		order = defaultOrder
 	}
+	var partial *Header
 	for _, f := range order {
 		if f&AmznTraceID != 0 {
 			if v := get(Name); v != "" {
-				if h := FromString(v); h.TraceID != "" {
+				h := FromString(v)
+				if h.TraceID != "" {
 					return h
 				}
+				partial = h
 			}
 		}
 		if f&TraceContext != 0 {
@@ -121,7 +128,7 @@ func Extract(get func(name string) string, order ...Format) *Header {
 			}
 		}
 	}
-	return nil
+	return partial
 }
 
 // Inject writes h to a carrier's set function (such as http.Header.Set) in

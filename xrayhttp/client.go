@@ -19,7 +19,15 @@ type ClientOption interface {
 
 type clientConfig struct {
 	timings bool
+	write   header.Format // zero means header.AllFormats
 	rec     *xray.Recorder
+}
+
+// WithWriteFormats sets the trace header formats sent with each request:
+// header.AmznTraceID, header.TraceContext (traceparent and tracestate), or
+// both, the default.
+func WithWriteFormats(f header.Format) ClientOption {
+	return clientOptionFunc(func(c *clientConfig) { c.write = f })
 }
 
 type clientOptionFunc func(*clientConfig)
@@ -85,7 +93,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if span == nil {
 		// Unsampled: tell the callee, so it does not sample alone.
 		r2 := req.Clone(ctx)
-		r2.Header.Set(header.Name, parent.DownstreamHeader().String())
+		setTraceHeaders(r2.Header, parent, t.cfg.write)
 		return t.base.RoundTrip(r2)
 	}
 	span.SetNamespace("remote")
@@ -96,7 +104,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	// The RoundTripper contract: never change the caller's request.
 	r2 := req.Clone(sctx)
-	r2.Header.Set(header.Name, span.DownstreamHeader().String())
+	setTraceHeaders(r2.Header, span, t.cfg.write)
 	span.SetHTTPRequest(xray.HTTPRequest{Method: req.Method, URL: safeURL(req.URL), Traced: true})
 
 	resp, err := t.base.RoundTrip(r2)
@@ -112,6 +120,26 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	SetResponse(span, resp.StatusCode, resp.ContentLength)
 	span.Close(nil)
 	return resp, nil
+}
+
+// setTraceHeaders writes the trace context of a call made in seg (its
+// subsegment, or an unsampled segment) in the formats asked for.
+func setTraceHeaders(h http.Header, seg *xray.Segment, formats header.Format) {
+	if formats == 0 {
+		formats = header.AllFormats
+	}
+	var buf [128]byte
+	if formats&header.AmznTraceID != 0 {
+		h.Set(header.Name, string(seg.AppendDownstreamHeader(buf[:0])))
+	}
+	if formats&header.TraceContext != 0 {
+		h.Set(header.TraceParentName, string(seg.AppendTraceParent(buf[:0])))
+		if ts := seg.TraceState(); ts != "" {
+			h.Set(header.TraceStateName, ts)
+		} else {
+			h.Del(header.TraceStateName)
+		}
+	}
 }
 
 // safeURL is u without user information, query string and fragment.

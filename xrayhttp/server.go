@@ -1,11 +1,13 @@
 // Package xrayhttp traces HTTP servers and clients and carries the trace
-// from one to the other in the X-Amzn-Trace-Id header.
+// from one to the other in the X-Amzn-Trace-Id header and in W3C
+// traceparent and tracestate, so that it joins traces with services
+// instrumented with OpenTelemetry.
 //
 // Handler wraps an http.Handler: each request becomes a segment that
 // continues the caller's trace (or starts one, sampled by the recorder's
 // rules on host, method and path), records the request and the response,
 // and answers with the trace header. Client and RoundTripper make each
-// outgoing request a subsegment and send the header on.
+// outgoing request a subsegment and send the headers on.
 //
 // The package works with any router that takes an http.Handler (net/http's
 // ServeMux, chi, gorilla/mux). Package xray re-exports Handler, Client,
@@ -80,6 +82,7 @@ type Option interface {
 }
 
 type handlerConfig struct {
+	read    []header.Format // the trace header formats read, in order
 	route   func(*http.Request) string
 	headers []string // request headers given to sampling as attributes
 	rec     *xray.Recorder
@@ -117,6 +120,15 @@ func recorder(rec *xray.Recorder) *xray.Recorder {
 // samples the requests that carry that header.
 func WithSamplingHeaders(names ...string) Option {
 	return optionFunc(func(c *handlerConfig) { c.headers = append(c.headers, names...) })
+}
+
+// WithReadFormats sets the trace header formats an incoming request's
+// trace context is read from, in order; the first present and valid wins.
+// The default reads X-Amzn-Trace-Id, then W3C traceparent (with
+// tracestate), so a request from an OpenTelemetry-instrumented service
+// continues its trace.
+func WithReadFormats(order ...header.Format) Option {
+	return optionFunc(func(c *handlerConfig) { c.read = order })
 }
 
 type optionFunc func(*handlerConfig)
@@ -203,10 +215,7 @@ func startRequest(cfg *handlerConfig, w http.ResponseWriter, r *http.Request, na
 	if namer == nil {
 		namer = NewFixedSegmentNamer("")
 	}
-	var in *header.Header
-	if v := r.Header.Get(header.Name); v != "" {
-		in = header.FromString(v)
-	}
+	in := header.Extract(r.Header.Get, cfg.read...)
 	host := hostOnly(r.Host)
 	sr := sampling.Request{Host: host, Method: r.Method, URL: r.URL.Path}
 	for _, name := range cfg.headers {
