@@ -41,6 +41,7 @@ type Option interface {
 }
 
 type config struct {
+	write        header.Format // trace header formats sent; zero means both
 	noParameters bool
 	rec          *xray.Recorder
 }
@@ -60,6 +61,14 @@ func WithoutParameters() Option {
 // about calls made outside any segment, and the one that records the facades
 // of Lambda invocations; nil means the default recorder.
 func WithRecorder(rec *xray.Recorder) Option { return optionFunc(func(c *config) { c.rec = rec }) }
+
+// WithWriteFormats sets the trace header formats sent with each request:
+// header.AmznTraceID (which AWS services read to continue the trace),
+// header.TraceContext (W3C traceparent and tracestate), or both, the
+// default.
+func WithWriteFormats(f header.Format) Option {
+	return optionFunc(func(c *config) { c.write = f })
+}
 
 func (c *config) recorder() *xray.Recorder {
 	if c.rec != nil {
@@ -90,7 +99,7 @@ func AppendMiddlewares(apiOptions *[]func(*middleware.Stack) error, opts ...Opti
 	}
 	// Built once: the SDK builds a stack for every call.
 	t.init = middleware.InitializeMiddlewareFunc(initializeID, t.initialize)
-	t.final = middleware.FinalizeMiddlewareFunc(finalizeID, traceHeader)
+	t.final = middleware.FinalizeMiddlewareFunc(finalizeID, t.traceHeader)
 	*apiOptions = append(*apiOptions, t.register)
 }
 
@@ -173,15 +182,28 @@ func (t *tracer) initialize(ctx context.Context, in middleware.InitializeInput, 
 	return out, md, err
 }
 
-// traceHeader sets X-Amzn-Trace-Id on each attempt's request: the
-// subsegment as parent when sampled, Sampled=0 when not.
-func traceHeader(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (
+// traceHeader sets X-Amzn-Trace-Id and traceparent (as configured) on each
+// attempt's request: the subsegment as parent when sampled, Sampled=0 when
+// not.
+func (t *tracer) traceHeader(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (
 	middleware.FinalizeOutput, middleware.Metadata, error,
 ) {
 	if seg := xray.GetSegment(ctx); seg != nil {
 		if req, ok := in.Request.(*smithyhttp.Request); ok {
+			formats := t.cfg.write
+			if formats == 0 {
+				formats = header.AllFormats
+			}
 			var buf [128]byte
-			req.Header.Set(header.Name, string(seg.AppendDownstreamHeader(buf[:0])))
+			if formats&header.AmznTraceID != 0 {
+				req.Header.Set(header.Name, string(seg.AppendDownstreamHeader(buf[:0])))
+			}
+			if formats&header.TraceContext != 0 {
+				req.Header.Set(header.TraceParentName, string(seg.AppendTraceParent(buf[:0])))
+				if ts := seg.TraceState(); ts != "" {
+					req.Header.Set(header.TraceStateName, ts)
+				}
+			}
 		}
 	}
 	return next.HandleFinalize(ctx, in)

@@ -72,6 +72,7 @@ type wire struct {
 	URL     string
 	mu      sync.Mutex
 	headers []string
+	parents []string // traceparent
 }
 
 func newWire(t *testing.T, target string) *wire {
@@ -85,6 +86,7 @@ func newWire(t *testing.T, target string) *wire {
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		w.mu.Lock()
 		w.headers = append(w.headers, r.Header.Get(header.Name))
+		w.parents = append(w.parents, r.Header.Get(header.TraceParentName))
 		w.mu.Unlock()
 		proxy.ServeHTTP(rw, r)
 	}))
@@ -101,7 +103,7 @@ func (w *wire) Headers() []string {
 
 func (w *wire) Reset() {
 	w.mu.Lock()
-	w.headers = nil
+	w.headers, w.parents = nil, nil
 	w.mu.Unlock()
 }
 
@@ -188,10 +190,18 @@ func checkHeaders(t *testing.T, w *wire, doc xraytest.Document, subs []xraytest.
 	if len(hs) < n {
 		t.Errorf("%d requests on the wire, want %d", len(hs), n)
 	}
-	for _, v := range hs {
+	w.mu.Lock()
+	parents := slices.Clone(w.parents)
+	w.mu.Unlock()
+	for i, v := range hs {
 		h := header.FromString(v)
 		if h.TraceID != doc.String("trace_id") || !ids[h.ParentID] || h.SamplingDecision != header.Sampled {
 			t.Errorf("trace header %q: want root %s, an AWS subsegment as parent, Sampled=1", v, doc.String("trace_id"))
+		}
+		// The same context in W3C form, for OpenTelemetry-instrumented
+		// endpoints.
+		if parents[i] != h.TraceParent() {
+			t.Errorf("traceparent %q, want %q", parents[i], h.TraceParent())
 		}
 	}
 }

@@ -1,7 +1,8 @@
 // Package xraygrpc traces gRPC calls. The server interceptors begin a
 // segment per call, continuing the caller's trace from the
-// x-amzn-trace-id metadata; the client interceptors record a subsegment
-// per call in namespace "remote" and send that metadata. Both record the
+// x-amzn-trace-id metadata or, without it, W3C traceparent and tracestate
+// (what OpenTelemetry's otelgrpc sends); the client interceptors record a
+// subsegment per call in namespace "remote" and send both. Both record the
 // call as an http block with url grpc://<authority>/<service>/<method>,
 // and map the status code: ResourceExhausted sets throttle, client-side
 // codes (InvalidArgument, NotFound, PermissionDenied, Canceled...) set
@@ -42,9 +43,24 @@ const MetadataKey = "x-amzn-trace-id"
 type Option func(*config)
 
 type config struct {
-	rec  *xray.Recorder
-	name string
-	keys []string // incoming metadata given to sampling as attributes
+	rec   *xray.Recorder
+	name  string
+	keys  []string        // incoming metadata given to sampling as attributes
+	read  []header.Format // trace context formats read, in order
+	write header.Format   // formats written; zero means both
+}
+
+// WithReadFormats sets the trace context formats a server reads, in
+// order; the first present and valid wins. The default reads
+// x-amzn-trace-id, then traceparent.
+func WithReadFormats(order ...header.Format) Option {
+	return func(c *config) { c.read = order }
+}
+
+// WithWriteFormats sets the trace context formats a client sends:
+// header.AmznTraceID, header.TraceContext, or both, the default.
+func WithWriteFormats(f header.Format) Option {
+	return func(c *config) { c.write = f }
 }
 
 // WithSamplingMetadata gives the values of the named incoming metadata keys
@@ -113,10 +129,7 @@ func (s *serverStream) Context() context.Context { return s.ctx }
 
 func (c *config) beginServer(ctx context.Context, method string) (context.Context, *xray.Segment) {
 	md, _ := metadata.FromIncomingContext(ctx)
-	var h *header.Header
-	if v := md.Get(MetadataKey); len(v) > 0 {
-		h = header.FromString(v[0])
-	}
+	h := header.Extract(func(k string) string { return first(md.Get(k)) }, c.read...)
 	authority := first(md.Get(":authority"))
 	name := c.name
 	if name == "" {
@@ -147,7 +160,7 @@ func (c *config) beginServer(ctx context.Context, method string) (context.Contex
 func UnaryClientInterceptor(opts ...Option) grpc.UnaryClientInterceptor {
 	cfg := newConfig(opts)
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts ...grpc.CallOption) error {
-		ctx, sub := beginClient(ctx, cfg.recorder(), cc, method)
+		ctx, sub := beginClient(ctx, cfg, cc, method)
 		err := invoker(ctx, method, req, reply, cc, callOpts...)
 		finish(sub, err)
 		return err
@@ -160,7 +173,7 @@ func UnaryClientInterceptor(opts ...Option) grpc.UnaryClientInterceptor {
 func StreamClientInterceptor(opts ...Option) grpc.StreamClientInterceptor {
 	cfg := newConfig(opts)
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, callOpts ...grpc.CallOption) (grpc.ClientStream, error) {
-		ctx, sub := beginClient(ctx, cfg.recorder(), cc, method)
+		ctx, sub := beginClient(ctx, cfg, cc, method)
 		cs, err := streamer(ctx, desc, cc, method, callOpts...)
 		if err != nil || sub == nil {
 			finish(sub, err)
@@ -198,19 +211,39 @@ func (s *clientStream) end(err error) {
 	})
 }
 
-func beginClient(ctx context.Context, rec *xray.Recorder, cc *grpc.ClientConn, method string) (context.Context, *xray.Segment) {
-	parent := rec.ParentSegment(ctx)
+func beginClient(ctx context.Context, cfg *config, cc *grpc.ClientConn, method string) (context.Context, *xray.Segment) {
+	parent := cfg.recorder().ParentSegment(ctx)
 	if parent == nil {
 		return ctx, nil
 	}
 	authority := authorityOf(cc)
 	sctx, sub := parent.BeginSubsegment(ctx, hostOnly(authority))
 	if sub == nil { // unsampled: the decision still goes downstream
-		return metadata.AppendToOutgoingContext(ctx, MetadataKey, string(parent.AppendDownstreamHeader(nil))), nil
+		return outgoing(ctx, parent, cfg.write), nil
 	}
 	sub.SetNamespace("remote")
 	sub.SetHTTPRequest(xray.HTTPRequest{Method: http.MethodPost, URL: "grpc://" + authority + method, Traced: true})
-	return metadata.AppendToOutgoingContext(sctx, MetadataKey, string(sub.AppendDownstreamHeader(nil))), sub
+	return outgoing(sctx, sub, cfg.write), sub
+}
+
+// outgoing adds the trace context of a call made in seg to ctx's outgoing
+// metadata, in the formats asked for.
+func outgoing(ctx context.Context, seg *xray.Segment, formats header.Format) context.Context {
+	if formats == 0 {
+		formats = header.AllFormats
+	}
+	kv := make([]string, 0, 6)
+	var buf [128]byte
+	if formats&header.AmznTraceID != 0 {
+		kv = append(kv, MetadataKey, string(seg.AppendDownstreamHeader(buf[:0])))
+	}
+	if formats&header.TraceContext != 0 {
+		kv = append(kv, header.TraceParentName, string(seg.AppendTraceParent(buf[:0])))
+		if ts := seg.TraceState(); ts != "" {
+			kv = append(kv, header.TraceStateName, ts)
+		}
+	}
+	return metadata.AppendToOutgoingContext(ctx, kv...)
 }
 
 // finish records the call's status and closes seg.
