@@ -218,3 +218,45 @@ func TestNoSetupChild(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// Lambda passed no trace header, but the event came from an
+// OpenTelemetry-instrumented caller: the function's segment continues the
+// caller's W3C trace, keeps its tracestate, and passes it on.
+func TestTraceParentFromEvent(t *testing.T) {
+	t.Setenv("LAMBDA_TASK_ROOT", "/var/task")
+	t.Setenv("AWS_LAMBDA_FUNCTION_NAME", "orders-fn")
+	t.Setenv(xraylambda.TraceHeaderEnv, "")
+	d := xraytest.NewDaemon(t)
+	r, err := xray.New(xray.Config{DaemonAddr: d.Addr(), SamplingStrategy: sampling.Never})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(context.Background())
+	event := map[string]string{ // an API Gateway event's headers
+		"Traceparent": "00-5759e988bd862e3fe1be46a994272793-53995c3f42cd8ad8-01",
+		"tracestate":  "otel=abc",
+	}
+	ctx, seg := xraylambda.Begin(context.Background(), xraylambda.WithRecorder(r), xraylambda.WithHeaders(event))
+	if seg == nil || !seg.Sampled() || seg.IsSubsegment() || seg.TraceState() != "otel=abc" {
+		t.Fatalf("segment %v", seg)
+	}
+	_, sub := xray.BeginSubsegment(ctx, "work")
+	if tp := string(sub.AppendTraceParent(nil)); tp != "00-5759e988bd862e3fe1be46a994272793-"+sub.ID()+"-01" {
+		t.Errorf("traceparent passed on: %s", tp)
+	}
+	sub.Close(nil)
+	seg.Close(nil)
+	r.Flush(context.Background())
+	doc := d.WaitTrace(t, root, 5*time.Second)
+	if doc.Name() != "orders-fn" || doc.String("parent_id") != parent || len(doc.Subsegments()) != 1 {
+		t.Errorf("segment %v", doc)
+	}
+
+	// With Lambda's header, the facade wins over the event's.
+	t.Setenv(xraylambda.TraceHeaderEnv, "Root=1-11111111-222222222222222222222222;Parent=3333333333333333;Sampled=1")
+	_, facade := xraylambda.Begin(context.Background(), xraylambda.WithRecorder(r), xraylambda.WithHeaders(event))
+	if facade.TraceID() != "1-11111111-222222222222222222222222" {
+		t.Errorf("facade trace %s", facade.TraceID())
+	}
+	facade.Close(nil) // does nothing
+}
