@@ -24,6 +24,7 @@ import (
 	"github.com/openxray/xray"
 	"github.com/openxray/xray/cmd/xray/internal/demo"
 	"github.com/openxray/xray/cmd/xray/internal/local"
+	"github.com/openxray/xray/cmd/xray/internal/otlpin"
 	"github.com/openxray/xray/cmd/xray/internal/migrate"
 	"github.com/openxray/xray/cmd/xray/internal/store"
 )
@@ -77,7 +78,19 @@ func localFlags(fs *flag.FlagSet) *local.Options {
 	fs.DurationVar(&o.Retention, "retention", 24*time.Hour, "delete traces older than this (0 keeps everything)")
 	fs.StringVar(&o.SamplingRules, "sampling-rules", "", "local sampling rules file served to SDKs (GetSamplingRules, SamplingTargets)")
 	fs.StringVar(&o.Forward, "forward", "", "also relay every datagram to this upstream daemon (host:port)")
+	fs.StringVar(&o.OTLP, "otlp", "127.0.0.1:4318", `address receiving OpenTelemetry traces over OTLP/HTTP at /v1/traces ("off" for none)`)
+	fs.StringVar(&o.ForwardOTLP, "forward-otlp", "", "also relay every OTLP request to this OTLP/HTTP traces URL (a collector's, Jaeger's)")
 	return o
+}
+
+// markRequired records whether --otlp was given: then an address in use is
+// an error, where the default only warns.
+func markRequired(fs *flag.FlagSet, o *local.Options) {
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "otlp" {
+			o.OTLPRequired = true
+		}
+	})
 }
 
 func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -87,12 +100,16 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	markRequired(fs, o)
 	o.Logger = slog.New(slog.NewTextHandler(stderr, nil))
 	l, err := local.Start(ctx, *o)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "OpenXRay local daemon\n  segments  udp://%s\n  viewer    http://%s/\n  database  %s\n", l.Daemon.Addr(), l.HTTPAddr, o.DB)
+	if l.OTLPAddr != "" {
+		fmt.Fprintf(stdout, "  otlp      http://%s%s\n", l.OTLPAddr, otlpin.Path)
+	}
 	select {
 	case <-ctx.Done():
 	case err = <-l.Errors():

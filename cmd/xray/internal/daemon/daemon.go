@@ -35,6 +35,7 @@ type Daemon struct {
 	received, accepted, forwarded, forwardErrors atomic.Uint64
 
 	mu      sync.Mutex
+	stopped bool // out is closed
 	refused map[string]uint64
 	lastLog time.Time
 }
@@ -78,7 +79,12 @@ func (d *Daemon) Documents() <-chan Document { return d.out }
 
 // Run receives until ctx is done.
 func (d *Daemon) Run(ctx context.Context) error {
-	defer close(d.out)
+	defer func() {
+		d.mu.Lock()
+		d.stopped = true
+		close(d.out)
+		d.mu.Unlock()
+	}()
 	stop := context.AfterFunc(ctx, func() { d.conn.Close() })
 	defer stop()
 	defer func() {
@@ -114,13 +120,34 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.refuse(reason, err)
 			continue
 		}
+		d.Offer(doc)
+	}
+}
+
+// Offer queues a document for the store, as a received datagram's is,
+// without waiting: it reports false, counting the document refused, when
+// the queue is full or the daemon has stopped. Other receivers (OTLP) use
+// it so that every document shares the same bound and counters.
+func (d *Daemon) Offer(doc Document) (ok bool) {
+	d.mu.Lock()
+	stopped := d.stopped
+	if !stopped {
 		select {
 		case d.out <- doc:
-			d.accepted.Add(1)
+			ok = true
 		default:
-			d.refuse(ReasonQueueFull, errors.New("the store is behind"))
 		}
 	}
+	d.mu.Unlock()
+	switch {
+	case ok:
+		d.accepted.Add(1)
+	case stopped:
+		d.refuse(ReasonStopped, errors.New("the daemon has stopped"))
+	default:
+		d.refuse(ReasonQueueFull, errors.New("the store is behind"))
+	}
+	return ok
 }
 
 // refuse counts a refused datagram and logs at most one line a second.

@@ -24,6 +24,7 @@ const (
 	ReasonType      = "wrong_type"
 	ReasonMissingID = "missing_id"
 	ReasonQueueFull = "queue_full"
+	ReasonStopped   = "stopped"
 )
 
 // ParseError says why a datagram was refused.
@@ -81,6 +82,13 @@ func Parse(b []byte) (Document, error) {
 	if err != nil {
 		return Document{}, &ParseError{ReasonHeader, err}
 	}
+	return ParseDocument(body)
+}
+
+// ParseDocument reads one document without the datagram's header (what
+// the OTLP receiver makes of a span), with the same checks as Parse. It
+// copies what it keeps.
+func ParseDocument(body []byte) (Document, error) {
 	body = bytes.TrimSpace(body)
 	if len(body) > MaxDocument {
 		return Document{}, &ParseError{ReasonTooLarge, fmt.Errorf("%d bytes", len(body))}

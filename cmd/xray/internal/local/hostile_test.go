@@ -227,7 +227,7 @@ func TestNonASCIIAnnotationKeys(t *testing.T) {
 func TestDatabaseIsPrivate(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "new")
 	path := filepath.Join(dir, "t.db")
-	l, err := Start(context.Background(), Options{UDP: "127.0.0.1:0", HTTP: "127.0.0.1:0", DB: path})
+	l, err := Start(context.Background(), Options{UDP: "127.0.0.1:0", HTTP: "127.0.0.1:0", OTLP: "127.0.0.1:0", DB: path})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,5 @@
-// Package local runs the local daemon: the UDP receiver, the SQLite store,
-// the viewer and the sampling API, together.
+// Package local runs the local daemon: the UDP receiver, the OTLP/HTTP
+// receiver, the SQLite store, the viewer and the sampling API, together.
 package local
 
 import (
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/openxray/xray/cmd/xray/internal/daemon"
+	"github.com/openxray/xray/cmd/xray/internal/otlpin"
 	"github.com/openxray/xray/cmd/xray/internal/store"
 	"github.com/openxray/xray/cmd/xray/internal/viewer"
 )
@@ -25,7 +26,15 @@ type Options struct {
 	Retention     time.Duration // traces older than this are deleted; 0 keeps all
 	SamplingRules string        // local rules file for the sampling API
 	Forward       string        // upstream daemon receiving a copy of each datagram
-	Logger        *slog.Logger
+	// OTLP is where OTLP/HTTP traces are received (path /v1/traces);
+	// 127.0.0.1:4318 by default, "off" for none. When the address is in
+	// use, Start fails if OTLPRequired is set and only warns otherwise.
+	OTLP         string
+	OTLPRequired bool
+	// ForwardOTLP is an OTLP/HTTP traces URL that receives a copy of each
+	// OTLP request.
+	ForwardOTLP string
+	Logger      *slog.Logger
 }
 
 // Local is a running local daemon.
@@ -34,6 +43,9 @@ type Local struct {
 	Store  *store.Store
 	// HTTPAddr is where the viewer listens.
 	HTTPAddr string
+	// OTLPAddr is where OTLP/HTTP traces are received; "" when not.
+	OTLPAddr string
+	OTLP     *otlpin.Receiver
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -47,6 +59,9 @@ func Start(ctx context.Context, o Options) (*Local, error) {
 	}
 	if o.HTTP == "" {
 		o.HTTP = "127.0.0.1:2001"
+	}
+	if o.OTLP == "" {
+		o.OTLP = "127.0.0.1:4318"
 	}
 	if o.DB == "" {
 		o.DB = store.DefaultPath()
@@ -76,13 +91,34 @@ func Start(ctx context.Context, o Options) (*Local, error) {
 		d.Run(canceled()) // closes the socket
 		return nil, fmt.Errorf("listening for the viewer on %s: %w", o.HTTP, err)
 	}
+	var oln net.Listener
+	if o.OTLP != "off" {
+		if oln, err = net.Listen("tcp", o.OTLP); err != nil {
+			if o.OTLPRequired {
+				st.Close()
+				ln.Close()
+				d.Run(canceled())
+				return nil, fmt.Errorf("listening for OTLP on %s: %w", o.OTLP, err)
+			}
+			o.Logger.Warn("OTLP traces not received: the address is in use", "addr", o.OTLP, "err", err)
+			oln = nil
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	l := &Local{Daemon: d, Store: st, HTTPAddr: ln.Addr().String(), cancel: cancel, errs: make(chan error, 4)}
+	if oln != nil {
+		l.OTLPAddr = oln.Addr().String()
+		l.OTLP = otlpin.New(otlpin.Config{Forward: o.ForwardOTLP, Logger: o.Logger}, d.Offer)
+	}
 	var allowed []string
 	if h, _, err := net.SplitHostPort(o.HTTP); err == nil && h != "" && !net.ParseIP(h).Equal(net.IPv4zero) && !net.ParseIP(h).Equal(net.IPv6unspecified) {
 		allowed = append(allowed, h)
 	}
-	srv := newServer(&viewer.Server{Store: st, Daemon: d, Rules: rules, Logger: o.Logger, AllowedHosts: allowed})
+	vs := &viewer.Server{Store: st, Daemon: d, Rules: rules, Logger: o.Logger, AllowedHosts: allowed}
+	if l.OTLP != nil {
+		vs.OTLP, vs.OTLPAddr = l.OTLP, l.OTLPAddr
+	}
+	srv := newServer(vs)
 
 	l.wg.Add(4)
 	go func() { defer l.wg.Done(); d.Run(ctx) }()
@@ -96,6 +132,21 @@ func Start(ctx context.Context, o Options) (*Local, error) {
 			l.errs <- err
 		}
 	}()
+	if oln != nil {
+		mux := http.NewServeMux()
+		mux.Handle(otlpin.Path, l.OTLP)
+		osrv := newServer(mux)
+		l.wg.Add(2)
+		go func() { defer l.wg.Done(); l.OTLP.Run(ctx) }()
+		go func() {
+			defer l.wg.Done()
+			stop := context.AfterFunc(ctx, func() { osrv.Close() })
+			defer stop()
+			if err := osrv.Serve(oln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				l.errs <- err
+			}
+		}()
+	}
 	// The AWS daemon answers the sampling API on the TCP side of its
 	// address; so does this one, when the port is free.
 	tcpSrv := newServer(rules.Handler())

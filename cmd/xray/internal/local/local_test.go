@@ -21,7 +21,7 @@ import (
 
 func start(t *testing.T) *Local {
 	t.Helper()
-	l, err := Start(context.Background(), Options{UDP: "127.0.0.1:0", HTTP: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "t.db")})
+	l, err := Start(context.Background(), Options{UDP: "127.0.0.1:0", HTTP: "127.0.0.1:0", OTLP: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "t.db")})
 	if err != nil {
 		t.Fatal(err)
 	}

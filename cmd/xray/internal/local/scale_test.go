@@ -21,7 +21,7 @@ func TestScale(t *testing.T) {
 	if os.Getenv("XRAY_SCALE") == "" {
 		t.Skip("set XRAY_SCALE=1 to measure")
 	}
-	l, err := Start(context.Background(), Options{UDP: "127.0.0.1:0", HTTP: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "scale.db")})
+	l, err := Start(context.Background(), Options{UDP: "127.0.0.1:0", HTTP: "127.0.0.1:0", OTLP: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "scale.db")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/openxray/xray/cmd/xray/internal/daemon"
+	"github.com/openxray/xray/cmd/xray/internal/otlpin"
 	"github.com/openxray/xray/cmd/xray/internal/store"
 	"github.com/openxray/xray/sampling"
 )
@@ -34,6 +35,10 @@ var uiFiles embed.FS
 type Server struct {
 	Store  *store.Store
 	Daemon *daemon.Daemon // for /api/status; may be nil
+	// OTLP reports the OTLP receiver's counters in /api/status; may be nil.
+	OTLP interface{ Stats() otlpin.Stats }
+	// OTLPAddr is where the OTLP receiver listens, for /api/status.
+	OTLPAddr string
 	Rules  *Rules         // for the sampling API; nil serves the default rule
 	Logger *slog.Logger
 	// AllowedHosts are host names, besides localhost, 127.0.0.1 and ::1,
@@ -282,6 +287,10 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	if s.Daemon != nil {
 		st["daemon"] = s.Daemon.Stats()
 		st["udp"] = s.Daemon.Addr().String()
+	}
+	if s.OTLP != nil {
+		st["otlp"] = s.OTLP.Stats()
+		st["otlp_addr"] = s.OTLPAddr
 	}
 	writeJSON(w, http.StatusOK, st)
 }
