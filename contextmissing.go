@@ -124,6 +124,11 @@ func sdkFunction(fn string) bool {
 	if c := fn[len(module)]; c != '.' && c != '/' {
 		return false
 	}
+	// The repository's examples and interop tests are users' code.
+	rest := fn[len(module):]
+	if strings.HasPrefix(rest, "/examples/") || strings.HasPrefix(rest, "/interop.") || strings.HasPrefix(rest, "/interop/") {
+		return false
+	}
 	return !strings.Contains(fn, "_test.")
 }
 
