@@ -243,6 +243,9 @@ func (e *OTLPExporter) enqueue(c spanChunk) {
 // Flush sends every span queued so far and waits until the endpoint has
 // answered for them, or ctx is done.
 func (e *OTLPExporter) Flush(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	ack := make(chan struct{})
 	select {
 	case e.flushes <- ack:
@@ -263,6 +266,9 @@ func (e *OTLPExporter) Flush(ctx context.Context) error {
 // spans that arrive afterwards are dropped and counted. A retry in
 // progress is abandoned when ctx is done.
 func (e *OTLPExporter) Shutdown(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	e.mu.Lock()
 	already := e.closed
 	e.closed = true
