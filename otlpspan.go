@@ -167,12 +167,35 @@ func (a *attrs) str(key, v string) {
 	if v == "" {
 		return
 	}
-	mark := a.begin(key)
-	var vm int
-	a.b, vm = beginMessage(a.b, pbValue)
-	a.b = appendPBString(a.b, pbStringValue, v)
-	a.b = endMessage(a.b, vm)
-	a.b = endMessage(a.b, mark)
+	// The lengths are known: no reserved byte to fix up afterwards.
+	kl := len(a.prefix) + len(key)
+	anyLen := 1 + varintSize(len(v)) + len(v)
+	kvLen := 1 + varintSize(kl) + kl + 1 + varintSize(anyLen) + anyLen
+	b := append(a.b, byte(a.num)<<3|byte(protowire.BytesType))
+	b = appendVarint(b, kvLen)
+	b = append(b, pbKey<<3|byte(protowire.BytesType))
+	b = appendVarint(b, kl)
+	b = append(b, a.prefix...)
+	b = append(b, key...)
+	b = append(b, pbValue<<3|byte(protowire.BytesType))
+	b = appendVarint(b, anyLen)
+	b = append(b, pbStringValue<<3|byte(protowire.BytesType))
+	b = appendVarint(b, len(v))
+	a.b = append(b, v...)
+}
+
+func varintSize(n int) int {
+	if n < 0x80 {
+		return 1
+	}
+	return protowire.SizeVarint(uint64(n))
+}
+
+func appendVarint(b []byte, n int) []byte {
+	if n < 0x80 {
+		return append(b, byte(n))
+	}
+	return protowire.AppendVarint(b, uint64(n))
 }
 
 func (a *attrs) boolean(key string, v bool) {
@@ -501,27 +524,31 @@ func sqlAttributes(a *attrs, q *SQL) {
 // dbSystem maps X-Ray's database_type to db.system.name's well-known
 // values, lower case otherwise.
 func dbSystem(t string) string {
-	switch strings.ToLower(t) {
-	case "":
+	for _, m := range dbSystems {
+		for _, name := range m.names {
+			if strings.EqualFold(t, name) {
+				return m.system
+			}
+		}
+	}
+	if t == "" {
 		return ""
-	case "postgresql", "postgres":
-		return "postgresql"
-	case "mysql":
-		return "mysql"
-	case "mariadb":
-		return "mariadb"
-	case "sqlite", "sqlite3":
-		return "sqlite"
-	case "mongodb":
-		return "mongodb"
-	case "microsoft sql server", "sqlserver", "mssql":
-		return "microsoft.sql_server"
-	case "oracle":
-		return "oracle.db"
-	case "redis":
-		return "redis"
 	}
 	return strings.ToLower(t)
+}
+
+var dbSystems = []struct {
+	system string
+	names  []string
+}{
+	{"postgresql", []string{"postgresql", "postgres"}},
+	{"mysql", []string{"mysql"}},
+	{"mariadb", []string{"mariadb"}},
+	{"sqlite", []string{"sqlite", "sqlite3"}},
+	{"mongodb", []string{"mongodb"}},
+	{"microsoft.sql_server", []string{"microsoft sql server", "sqlserver", "mssql"}},
+	{"oracle.db", []string{"oracle"}},
+	{"redis", []string{"redis"}},
 }
 
 // splitDatabaseURL returns the host, port and database of a URL-form
