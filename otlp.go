@@ -36,8 +36,11 @@ const (
 	otlpMaxRequestBytes = 5 << 20
 )
 
+// otlpMaxQueueBytes bounds the queue's memory whatever the spans' size.
+const otlpMaxQueueBytes = 32 << 20
+
 // OTLPConfig configures the OTLP/HTTP exporter (protobuf, optionally
-// gzip). The zero value sends to DefaultOTLPEndpoint with gzip. The
+// gzip). The zero value sends to DefaultOTLPEndpoint, uncompressed. The
 // OTEL_* environment variables take precedence over it (see Config).
 type OTLPConfig struct {
 	// Endpoint is the full URL spans are posted to, such as
@@ -46,7 +49,9 @@ type OTLPConfig struct {
 	Endpoint string
 	// Headers are sent with every request (an API key, a tenant).
 	Headers map[string]string
-	// Compression is "gzip" (the default) or "none".
+	// Compression is "none" (the default, as in OpenTelemetry's SDKs) or
+	// "gzip", worth it over a network: X-Ray's OTLP endpoint and
+	// collectors accept it.
 	Compression string
 	// Timeout bounds each request; zero means DefaultOTLPTimeout.
 	Timeout time.Duration
@@ -109,6 +114,7 @@ type OTLPExporter struct {
 	resource     []byte // Resource attributes other than service.name
 	scope        []byte // the InstrumentationScope message, as field 1 of ScopeSpans
 	queueSize    int
+	queueBytes   int
 	batchSize    int
 	batchTimeout time.Duration
 	retryInitial time.Duration
@@ -117,8 +123,8 @@ type OTLPExporter struct {
 	logger       *slog.Logger
 
 	mu      sync.Mutex
-	queue   []spanChunk
-	queued  int // spans in queue
+	queue   spanQueue // what waits to be sent
+	spare   spanQueue // the worker's previous queue, kept for its buffers
 	closed  bool
 	wake    chan struct{}
 	flushes chan chan struct{}
@@ -143,16 +149,39 @@ type spanChunk struct {
 	service string
 }
 
+// spanQueue holds queued spans: their bytes in one buffer, and the extent,
+// count and service of each tree's spans. The worker swaps it for the
+// spare one, so that neither allocates once grown.
+type spanQueue struct {
+	b      []byte
+	chunks []queuedChunk
+	spans  int
+}
+
+type queuedChunk struct {
+	end     int // in b
+	n       int
+	service string
+}
+
+func (q *spanQueue) reset() {
+	q.b = q.b[:0]
+	clear(q.chunks)
+	q.chunks = q.chunks[:0]
+	q.spans = 0
+}
+
 func newOTLPExporter(cfg OTLPConfig, resource []byte, logger *slog.Logger) *OTLPExporter {
 	e := &OTLPExporter{
 		endpoint:     cfg.Endpoint,
 		headers:      cfg.Headers,
-		gzip:         cfg.Compression != "none",
+		gzip:         cfg.Compression == "gzip",
 		timeout:      cfg.Timeout,
 		client:       cfg.Client,
 		serviceName:  cfg.ServiceName,
 		resource:     resource,
 		queueSize:    cfg.MaxQueueSize,
+		queueBytes:   otlpMaxQueueBytes,
 		batchSize:    cfg.MaxBatchSize,
 		batchTimeout: cfg.BatchTimeout,
 		retryInitial: cfg.RetryInitial,
@@ -212,26 +241,29 @@ func (e *OTLPExporter) Stats() OTLPStats {
 	}
 }
 
-// enqueue takes c (its buffer comes from the pool and goes back to it
-// once sent). It never blocks: past the queue's bound, c is dropped.
+// enqueue copies c's spans to the queue and recycles c's buffer. It never
+// blocks: past the queue's bounds (spans, bytes), c is dropped and counted.
 func (e *OTLPExporter) enqueue(c spanChunk) {
 	e.mu.Lock()
+	q := &e.queue
 	switch {
 	case e.closed:
 		e.mu.Unlock()
 		e.droppedShutdown.Add(uint64(c.n))
 		putBuffer(c.b)
 		return
-	case e.queued+c.n > e.queueSize:
+	case q.spans+c.n > e.queueSize || len(q.b)+len(c.b) > e.queueBytes:
 		e.mu.Unlock()
 		e.droppedQueue.Add(uint64(c.n))
 		putBuffer(c.b)
 		return
 	}
-	e.queue = append(e.queue, c)
-	e.queued += c.n
-	full := e.queued >= e.batchSize
+	q.b = append(q.b, c.b...)
+	q.chunks = append(q.chunks, queuedChunk{end: len(q.b), n: c.n, service: c.service})
+	q.spans += c.n
+	full := q.spans >= e.batchSize
 	e.mu.Unlock()
+	putBuffer(c.b)
 	if full {
 		select {
 		case e.wake <- struct{}{}:
@@ -298,9 +330,7 @@ func (e *OTLPExporter) run() {
 		case <-e.stop:
 			stopping = true
 		}
-		all := ack != nil || stopping
-		for e.sendBatch(all, stopping) {
-		}
+		e.sendQueued(stopping)
 		if ack != nil {
 			close(ack)
 		}
@@ -311,53 +341,36 @@ func (e *OTLPExporter) run() {
 	}
 }
 
-// sendBatch sends one batch of queued spans (called when the batch is
-// full, its time is up, or on Flush and Shutdown with all set). It
-// reports whether another should follow at once.
-func (e *OTLPExporter) sendBatch(all, stopping bool) bool {
+// sendQueued takes the whole queue (leaving the spare one in its place)
+// and sends it, in requests of at most MaxBatchSize spans.
+func (e *OTLPExporter) sendQueued(stopping bool) {
 	e.mu.Lock()
-	if len(e.queue) == 0 {
+	if e.queue.spans == 0 {
 		e.mu.Unlock()
-		return false
+		return
 	}
-	// Take whole chunks up to the batch size; a chunk larger than a
-	// request's limits is split below.
-	n, spans := 0, 0
-	for n < len(e.queue) && (spans == 0 || spans+e.queue[n].n <= e.batchSize) {
-		spans += e.queue[n].n
-		n++
-	}
-	batch := slices.Clone(e.queue[:n])
-	clear(e.queue[:n])
-	e.queue = e.queue[n:]
-	e.queued -= spans
-	more := len(e.queue) > 0
+	q := e.queue
+	e.queue, e.spare = e.spare, spanQueue{}
+	e.queue.reset()
 	e.mu.Unlock()
 
 	ctx := context.Background()
-	var cancel context.CancelFunc = func() {}
 	if stopping {
+		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, e.timeout)
+		defer cancel()
 	}
-	e.export(ctx, batch)
-	cancel()
-	for _, c := range batch {
-		putBuffer(c.b)
-	}
-	return more && (all || e.queuedLen() >= e.batchSize)
-}
-
-func (e *OTLPExporter) queuedLen() int {
+	e.export(ctx, &q)
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.queued
+	e.spare = q
+	e.mu.Unlock()
 }
 
-// export sends batch in as many requests as X-Ray's limits require.
-func (e *OTLPExporter) export(ctx context.Context, batch []spanChunk) {
-	// Group the chunks by service, in order of first appearance.
+// export sends q's spans in as many requests as the batch size and
+// X-Ray's limits require, grouped by service in each.
+func (e *OTLPExporter) export(ctx context.Context, q *spanQueue) {
 	var services []string
-	for _, c := range batch {
+	for _, c := range q.chunks {
 		if !slices.Contains(services, c.service) {
 			services = append(services, c.service)
 		}
@@ -366,35 +379,37 @@ func (e *OTLPExporter) export(ctx context.Context, batch []spanChunk) {
 	count, size := 0, 0
 	var rs, ss int
 	open := ""
-	flush := func() {
-		if count == 0 {
-			return
-		}
+	closeGroup := func() {
 		e.req = endMessage(e.req, ss)
 		e.req = endMessage(e.req, rs)
-		e.post(ctx, e.req, count)
-		e.req, count, size, open = e.req[:0], 0, 0, ""
 	}
 	for _, svc := range services {
-		for _, c := range batch {
+		start := 0
+		for _, c := range q.chunks {
+			chunk := q.b[start:c.end]
+			start = c.end
 			if c.service != svc {
 				continue
 			}
-			for b := c.b; len(b) > 0; {
+			for b := chunk; len(b) > 0; {
 				_, typ, tn := protowire.ConsumeTag(b)
-				vn := protowire.ConsumeFieldValue(pbScopeSpansSpans, typ, b[tn:])
-				if tn < 0 || vn < 0 {
+				if tn < 0 {
 					break // cannot happen: written by appendSpan
+				}
+				vn := protowire.ConsumeFieldValue(pbScopeSpansSpans, typ, b[tn:])
+				if vn < 0 {
+					break
 				}
 				span := b[:tn+vn]
 				b = b[tn+vn:]
-				if count > 0 && (count+1 > otlpMaxRequestSpans || size+len(span) > otlpMaxRequestBytes-64<<10) {
-					flush()
+				if count > 0 && (count >= e.batchSize || size+len(span) > otlpMaxRequestBytes-64<<10) {
+					closeGroup()
+					e.post(ctx, e.req, count)
+					e.req, count, size, open = e.req[:0], 0, 0, ""
 				}
-				if open != svc || count == 0 {
+				if open != svc {
 					if count > 0 {
-						e.req = endMessage(e.req, ss)
-						e.req = endMessage(e.req, rs)
+						closeGroup()
 					}
 					e.req, rs = beginMessage(e.req, pbRequestResourceSpans)
 					e.req = e.appendResource(e.req, svc)
@@ -408,7 +423,10 @@ func (e *OTLPExporter) export(ctx context.Context, batch []spanChunk) {
 			}
 		}
 	}
-	flush()
+	if count > 0 {
+		closeGroup()
+		e.post(ctx, e.req, count)
+	}
 }
 
 func (e *OTLPExporter) appendResource(b []byte, service string) []byte {

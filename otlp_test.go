@@ -372,6 +372,9 @@ func TestOTLPRetries(t *testing.T) {
 	if got := len(sink.all()); got != 4 {
 		t.Errorf("%d attempts, want 4", got)
 	}
+	if enc := sink.all()[0].header.Get("Content-Encoding"); enc != "" {
+		t.Errorf("Content-Encoding %q by default, want none (OpenTelemetry's default)", enc)
+	}
 
 	// A 400 is not retried: the spans are dropped and counted.
 	sink.answer = func(int) (int, string) { return http.StatusBadRequest, "" }

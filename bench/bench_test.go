@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"sync/atomic"
@@ -22,6 +23,7 @@ import (
 	awssampling "github.com/aws/aws-xray-sdk-go/v2/strategy/sampling"
 	awsxray "github.com/aws/aws-xray-sdk-go/v2/xray"
 	"github.com/aws/aws-xray-sdk-go/v2/xraylog"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/trace"
 	oteltrace "go.opentelemetry.io/otel/trace"
 
@@ -37,16 +39,57 @@ import (
 // variable: a separate process, so receiving is not charged to the tracer.
 const daemonEnv = "OPENXRAY_BENCH_FAKE_DAEMON"
 
+// The OTLP sink is the same kind of child: an OTLP/HTTP endpoint that
+// reads each request and answers 200, for both OTLP exporters compared.
+const sinkEnv = "OPENXRAY_BENCH_OTLP_SINK"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(daemonEnv) != "" {
 		fakeDaemon()
+		return
+	}
+	if os.Getenv(sinkEnv) != "" {
+		otlpSink()
 		return
 	}
 	code := m.Run()
 	if daemon != nil {
 		daemon.stop()
 	}
+	if sink != nil {
+		sink.stop()
+	}
 	os.Exit(code)
+}
+
+// otlpSink counts requests and bytes; "stats" on stdin prints them.
+func otlpSink() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(1)
+	}
+	fmt.Println(ln.Addr().String())
+	var count, bytes atomic.Int64
+	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		count.Add(1)
+		bytes.Add(n)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+	}))
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		fmt.Println(count.Load(), bytes.Load())
+	}
+}
+
+var sink *childDaemon
+
+func startSink(b testing.TB) *childDaemon {
+	if sink == nil {
+		sink = startChild(b, sinkEnv)
+	}
+	return sink
 }
 
 // fakeDaemon counts datagrams and bytes; "stats" on stdin prints them.
@@ -223,6 +266,23 @@ func variants(b testing.TB) []variant {
 		return func() { tp.ForceFlush(context.Background()) }
 	}
 
+	// OTLP to the same loopback sink: OpenXRay's exporter, and otelsql with
+	// the OpenTelemetry SDK's batch processor and otlptracehttp, both with
+	// their default (no) compression, queues large enough that nothing is
+	// dropped between flushes.
+	otlpURL := "http://" + startSink(b).addr + "/v1/traces"
+	oxOTLP, err := xray.New(xray.Config{Exporters: []string{xray.ExporterOTLP}, SamplingStrategy: sampling.Always,
+		OTLP: xray.OTLPConfig{Endpoint: otlpURL, MaxQueueSize: 1 << 16}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	otlpExp, err := otlptracehttp.New(context.Background(), otlptracehttp.WithEndpointURL(otlpURL))
+	if err != nil {
+		b.Fatal(err)
+	}
+	otelOTLP := trace.NewTracerProvider(trace.WithSampler(trace.AlwaysSample()),
+		trace.WithSpanProcessor(trace.NewBatchSpanProcessor(otlpExp, trace.WithMaxQueueSize(1<<16))))
+
 	awsSampled, awsUnsampled := awsConfigure(1), awsConfigure(0)
 	return []variant{
 		{name: "plain", open: plain},
@@ -235,6 +295,10 @@ func variants(b testing.TB) []variant {
 		{name: "otelsql/sampled", open: otelOpen(otelAlways), parent: otelParent(otelAlways), flush: otelFlush(otelAlways)},
 		{name: "otelsql/parent", open: plain, parent: otelParent(otelAlways), flush: otelFlush(otelAlways)},
 		{name: "otelsql/unsampled", open: otelOpen(otelNever), parent: otelParent(otelNever), flush: otelFlush(otelNever)},
+		{name: "openxray-otlp/sampled", open: oxOpen, parent: oxParent(oxOTLP), flush: func() { oxOTLP.Flush(context.Background()) }},
+		{name: "openxray-otlp/parent", open: plain, parent: oxParent(oxOTLP), flush: func() { oxOTLP.Flush(context.Background()) }},
+		{name: "otelsql-otlp/sampled", open: otelOpen(otelOTLP), parent: otelParent(otelOTLP), flush: otelFlush(otelOTLP)},
+		{name: "otelsql-otlp/parent", open: plain, parent: otelParent(otelOTLP), flush: otelFlush(otelOTLP)},
 	}
 }
 

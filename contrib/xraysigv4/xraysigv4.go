@@ -62,8 +62,9 @@ func FromAWSConfig(cfg aws.Config) (xray.OTLPConfig, error) {
 		return xray.OTLPConfig{}, errors.New("xraysigv4: no AWS credentials provider")
 	}
 	return xray.OTLPConfig{
-		Endpoint: Endpoint(cfg.Region),
-		Client:   &http.Client{Transport: NewTransport(nil, cfg.Credentials, cfg.Region)},
+		Endpoint:    Endpoint(cfg.Region),
+		Compression: "gzip",
+		Client:      &http.Client{Transport: NewTransport(nil, cfg.Credentials, cfg.Region)},
 	}, nil
 }
 
