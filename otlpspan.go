@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -379,7 +381,7 @@ func (r *Recorder) spanAttributes(a *attrs, e *Segment) {
 		}
 	}
 	if q := e.st.sql; q != nil {
-		sqlAttributes(a, q)
+		a.b = appendSQLAttributes(a.b, q)
 	}
 	if x == nil {
 		return
@@ -502,6 +504,29 @@ func awsAttributes(a *attrs, e *Segment, fields []field) {
 	}
 }
 
+// sqlAttrCache keeps the encoded attributes of the last sql blocks seen:
+// integrations share one *SQL per statement (SetSQL's contract), so a
+// statement's attributes are derived and encoded once, not per span. A
+// slot holds its *SQL alive, so an address is never reused while cached.
+var sqlAttrCache [256]atomic.Pointer[sqlAttrEntry]
+
+type sqlAttrEntry struct {
+	q   *SQL
+	enc []byte // KeyValue messages as Span.attributes fields
+}
+
+func appendSQLAttributes(b []byte, q *SQL) []byte {
+	p := uintptr(unsafe.Pointer(q))
+	slot := &sqlAttrCache[(p>>4^p>>12)&uintptr(len(sqlAttrCache)-1)]
+	if e := slot.Load(); e != nil && e.q == q {
+		return append(b, e.enc...)
+	}
+	a := attrs{num: pbSpanAttributes}
+	sqlAttributes(&a, q)
+	slot.Store(&sqlAttrEntry{q: q, enc: a.b})
+	return append(b, a.b...)
+}
+
 // sqlAttributes maps the sql block to the database conventions. Only the
 // sanitized statement is written, as on the UDP path; the connection
 // string is not (its host and database are), nor the user.
@@ -510,7 +535,7 @@ func sqlAttributes(a *attrs, q *SQL) {
 	host, port, db := splitDatabaseURL(q.URL)
 	a.str("db.namespace", db)
 	a.str("server.address", host)
-	if p, err := strconv.Atoi(port); err == nil && p > 0 {
+	if p, ok := parsePort(port); ok {
 		a.integer("server.port", int64(p))
 	}
 	a.str("db.query.text", q.SanitizedQuery)
@@ -519,6 +544,22 @@ func sqlAttributes(a *attrs, q *SQL) {
 	a.str("db.system.version", q.DatabaseVersion)
 	a.str("aws.xray.sql.driver_version", q.DriverVersion)
 	a.str("aws.xray.sql.preparation", q.Preparation)
+}
+
+// parsePort reads a decimal port, without strconv's error allocation for
+// the common empty case.
+func parsePort(s string) (int, bool) {
+	if s == "" || len(s) > 5 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	return n, n > 0 && n < 65536
 }
 
 // dbSystem maps X-Ray's database_type to db.system.name's well-known
