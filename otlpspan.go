@@ -121,31 +121,32 @@ func appendPBString(b []byte, num protowire.Number, s string) []byte {
 }
 
 // appendHexBytes appends a bytes field holding the binary value of the
-// hex digits in s (lower case, even length).
+// hex digits in parts (lower case, even lengths).
 func appendHexBytes(b []byte, num protowire.Number, parts ...[]byte) []byte {
 	n := 0
 	for _, p := range parts {
 		n += len(p) / 2
 	}
-	b = protowire.AppendTag(b, num, protowire.BytesType)
-	b = protowire.AppendVarint(b, uint64(n))
+	b = append(b, byte(num)<<3|byte(protowire.BytesType), byte(n))
 	for _, p := range parts {
 		for i := 0; i+1 < len(p); i += 2 {
-			b = append(b, unhex(p[i])<<4|unhex(p[i+1]))
+			b = append(b, hexValue[p[i]]<<4|hexValue[p[i+1]])
 		}
 	}
 	return b
 }
 
-func unhex(c byte) byte {
-	switch {
-	case c >= 'a':
-		return c - 'a' + 10
-	case c >= 'A':
-		return c - 'A' + 10
+// hexValue maps a hex digit to its value.
+var hexValue = func() (t [256]byte) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c - '0')
 	}
-	return c - '0'
-}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = byte(c-'a') + 10
+		t[c-'a'+'A'] = byte(c-'a') + 10
+	}
+	return t
+}()
 
 // attrs appends KeyValue messages as field num of the enclosing message.
 // prefix, when set, goes before every key.
