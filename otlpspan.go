@@ -367,8 +367,9 @@ func (r *Recorder) spanAttributes(a *attrs, e *Segment) {
 		}
 		a.str("aws.xray.origin", origin)
 	}
-	if e.st.namespace != "" {
-		a.str("aws.xray.namespace", e.st.namespace)
+	// The kind (and rpc.system) already say remote and aws.
+	if ns := e.st.namespace; ns != "" && ns != "remote" && ns != "aws" {
+		a.str("aws.xray.namespace", ns)
 	}
 	if x != nil {
 		if e.parent == nil {
