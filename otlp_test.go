@@ -27,7 +27,7 @@ type otlpSink struct {
 	mu       sync.Mutex
 	requests []otlpRequest
 	answer   func(n int) (status int, retryAfter string) // nil: 200
-	hold     chan struct{}                                // when set, requests wait on it
+	hold     chan struct{}                               // when set, requests wait on it
 }
 
 type otlpRequest struct {

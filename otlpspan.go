@@ -303,8 +303,8 @@ func (r *Recorder) appendSpan(b []byte, e *Segment) []byte {
 	t := &root.traceID
 	b = appendHexBytes(b, pbSpanTraceID, t[2:10], t[11:])
 	b = appendHexBytes(b, pbSpanID, e.id[:])
-	if root.tstate != "" {
-		b = appendPBString(b, pbSpanTraceState, root.tstate)
+	if ts := root.tstate(); ts != "" {
+		b = appendPBString(b, pbSpanTraceState, ts)
 	}
 	flags := uint32(spanFlagsSampled | spanFlagsHasIsRemote)
 	if e.parent != nil {

@@ -138,10 +138,10 @@ type Recorder struct {
 	workingDir         string
 	udp                *UDPEmitter // the emitter, when it is ours
 	otlp               *OTLPExporter
-	noDocs             bool // no segment documents are sent (OTLP only, or none)
-	ownSampler         io.Closer   // the sampling strategy, when it is ours
-	origin             string      // from the plugins
-	pluginFields       []byte      // aws block entries from the plugins, each with a trailing comma
+	noDocs             bool      // no segment documents are sent (OTLP only, or none)
+	ownSampler         io.Closer // the sampling strategy, when it is ours
+	origin             string    // from the plugins
+	pluginFields       []byte    // aws block entries from the plugins, each with a trailing comma
 
 	// Pre-encoded fields that are the same in every segment.
 	sdkFields     []byte // "sdk":"…","sdk_version":"…"
@@ -427,8 +427,7 @@ func (r *Recorder) BeginSegment(ctx context.Context, name string, opts ...Segmen
 	var (
 		tid     traceID
 		parent  entityID
-		addl    []header.KeyValue
-		tstate  string
+		prop    *header.Header
 		sampled bool
 		decided bool
 		rule    string
@@ -438,7 +437,7 @@ func (r *Recorder) BeginSegment(ctx context.Context, name string, opts ...Segmen
 		if header.ValidEntityID(h.ParentID) {
 			parent = parseEntityID(h.ParentID)
 		}
-		addl, tstate = h.AdditionalData, h.TraceState
+		prop = propagated(h)
 		switch h.SamplingDecision {
 		case header.Sampled:
 			sampled, decided = true, true
@@ -476,7 +475,7 @@ func (r *Recorder) BeginSegment(ctx context.Context, name string, opts ...Segmen
 	s.root, s.rec = s, r
 	s.id = newEntityID()
 	s.traceID = tid
-	s.addl, s.tstate = addl, tstate
+	s.prop = prop
 	return c, s
 }
 
@@ -663,6 +662,6 @@ func (r *Recorder) BeginFacadeSegment(ctx context.Context, h *header.Header) (co
 	s.root, s.rec = s, r
 	s.id = parseEntityID(h.ParentID)
 	s.traceID = parseTraceID(h.TraceID)
-	s.addl, s.tstate = h.AdditionalData, h.TraceState
+	s.prop = propagated(h)
 	return c, s
 }

@@ -29,9 +29,35 @@ type Segment struct {
 	st     *state // what is recorded; nil when not sampled
 
 	id      entityID
-	traceID traceID           // segment only
-	addl    []header.KeyValue // segment only: trace header pairs to pass on
-	tstate  string            // segment only: W3C tracestate to pass on
+	traceID traceID // segment only
+	// prop is the incoming trace header when it has pairs (Lineage,
+	// vendors' keys) or a W3C tracestate to pass on; nil otherwise.
+	// Segment only.
+	prop *header.Header
+}
+
+// addl returns the trace header pairs to pass on.
+func (s *Segment) addl() []header.KeyValue {
+	if s.prop == nil {
+		return nil
+	}
+	return s.prop.AdditionalData
+}
+
+// tstate returns the W3C tracestate to pass on.
+func (s *Segment) tstate() string {
+	if s.prop == nil {
+		return ""
+	}
+	return s.prop.TraceState
+}
+
+// propagated keeps h when it has something to pass on.
+func propagated(h *header.Header) *header.Header {
+	if h == nil || (len(h.AdditionalData) == 0 && h.TraceState == "") {
+		return nil
+	}
+	return h
 }
 
 // state is what a sampled entity records. It is allocated with the entity
@@ -221,8 +247,8 @@ func (s *Segment) DownstreamHeader() *header.Header {
 	if s.st != nil {
 		h.SamplingDecision = header.Sampled
 	}
-	h.AdditionalData = s.root.addl
-	h.TraceState = s.root.tstate
+	h.AdditionalData = s.root.addl()
+	h.TraceState = s.root.tstate()
 	return h
 }
 
@@ -252,7 +278,7 @@ func (s *Segment) TraceState() string {
 	if s == nil {
 		return ""
 	}
-	return s.root.tstate
+	return s.root.tstate()
 }
 
 // AppendDownstreamHeader appends to dst the value of the X-Amzn-Trace-Id
@@ -272,7 +298,7 @@ func (s *Segment) AppendDownstreamHeader(dst []byte) []byte {
 	} else {
 		dst = append(dst, header.NotSampled...)
 	}
-	for _, kv := range s.root.addl {
+	for _, kv := range s.root.addl() {
 		dst = append(append(append(append(dst, ';'), kv.Key...), '='), kv.Value...)
 	}
 	return dst

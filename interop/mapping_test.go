@@ -99,6 +99,8 @@ type spanWithResource struct {
 	scope string
 }
 
+func a0(s spanWithResource) pcommon.Map { return s.Attributes() }
+
 func attr(t *testing.T, m pcommon.Map, key string) any {
 	t.Helper()
 	v, ok := m.Get(key)
@@ -136,7 +138,7 @@ func flush(t *testing.T, r *xray.Recorder) {
 func TestExportMapping(t *testing.T) {
 	c := newCollector(t)
 	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=test")
-	r := newOTLPRecorder(t, c.URL+"/v1/traces", xray.Config{ServiceVersion: "2.4.1"})
+	r := newOTLPRecorder(t, c.URL+"/v1/traces", xray.Config{ServiceVersion: "2.4.1", Plugins: []xray.Plugin{ec2Plugin{}}})
 
 	ctx, seg := r.BeginSegment(context.Background(), "checkout")
 	seg.SetUser("alice")
@@ -200,14 +202,19 @@ func TestExportMapping(t *testing.T) {
 		}
 	}
 
-	// Resource and scope.
+	// Resource and scope, with what the plugins found.
 	for key, want := range map[string]any{
 		"service.name": "checkout", "service.version": "2.4.1", "telemetry.sdk.language": "go",
 		"telemetry.sdk.name": "openxray", "telemetry.sdk.version": xray.SDKVersion, "deployment.environment.name": "test",
+		"cloud.provider": "aws", "cloud.platform": "aws_ec2", "host.id": "i-0abc", "host.type": "m7g.large",
+		"cloud.availability_zone": "eu-west-1b", "cloud.region": "eu-west-1",
 	} {
 		if got := attr(t, root.res, key); got != want {
 			t.Errorf("resource %s = %v, want %v", key, got, want)
 		}
+	}
+	if got := attr(t, a0(root), "aws.xray.origin"); got != "AWS::EC2::Instance" {
+		t.Errorf("aws.xray.origin = %v", got)
 	}
 	if root.scope != "github.com/openxray/xray" {
 		t.Errorf("scope %q", root.scope)
@@ -273,6 +280,15 @@ func TestExportMapping(t *testing.T) {
 	if root.StartTimestamp() == 0 || root.EndTimestamp() < root.StartTimestamp() {
 		t.Errorf("times %v..%v", root.StartTimestamp(), root.EndTimestamp())
 	}
+}
+
+// ec2Plugin reports an EC2 instance, as plugins/ec2 does from IMDS.
+type ec2Plugin struct{}
+
+func (ec2Plugin) Detect(context.Context) (*xray.Environment, error) {
+	return &xray.Environment{Origin: "AWS::EC2::Instance", Key: "ec2", Fields: map[string]any{
+		"instance_id": "i-0abc", "instance_type": "m7g.large", "availability_zone": "eu-west-1b",
+	}}, nil
 }
 
 func sameSet(got any, want ...string) bool {

@@ -24,8 +24,8 @@ import (
 	"github.com/openxray/xray"
 	"github.com/openxray/xray/cmd/xray/internal/demo"
 	"github.com/openxray/xray/cmd/xray/internal/local"
-	"github.com/openxray/xray/cmd/xray/internal/otlpin"
 	"github.com/openxray/xray/cmd/xray/internal/migrate"
+	"github.com/openxray/xray/cmd/xray/internal/otlpin"
 	"github.com/openxray/xray/cmd/xray/internal/store"
 )
 

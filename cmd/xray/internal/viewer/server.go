@@ -39,8 +39,8 @@ type Server struct {
 	OTLP interface{ Stats() otlpin.Stats }
 	// OTLPAddr is where the OTLP receiver listens, for /api/status.
 	OTLPAddr string
-	Rules  *Rules         // for the sampling API; nil serves the default rule
-	Logger *slog.Logger
+	Rules    *Rules // for the sampling API; nil serves the default rule
+	Logger   *slog.Logger
 	// AllowedHosts are host names, besides localhost, 127.0.0.1 and ::1,
 	// that requests may address: the name or address the viewer listens
 	// on, when that is not loopback.
