@@ -1,6 +1,8 @@
 // Package xray records traces in the AWS X-Ray format and sends them to an
-// X-Ray daemon, the CloudWatch agent or an OpenTelemetry collector (they
-// all accept the same UDP segment protocol).
+// X-Ray daemon, the CloudWatch agent or an OpenTelemetry collector over the
+// daemon's UDP segment protocol, or as OpenTelemetry spans over OTLP/HTTP
+// (to a collector, the CloudWatch agent, Jaeger, or X-Ray's OTLP endpoint),
+// or both.
 //
 // A segment records the work one service does for one request; subsegments
 // record the units of work inside it (a database query, an HTTP call). Both
@@ -30,11 +32,18 @@
 // segment, and Flush waits for what has been closed so far, for
 // short-lived programs.
 //
+// With Config.Exporters (or OTEL_TRACES_EXPORTER) naming ExporterOTLP,
+// closing a segment also (or instead) encodes each entity as an OTLP span
+// and queues it for an OTLPExporter, which sends batches from its own
+// goroutine, retries what the endpoint asks to retry, and drops and counts
+// what does not fit its queue. The mapping between X-Ray and OpenTelemetry
+// follows AWS's conventions; see OTLPExporter and the README.
+//
 // # Sampling
 //
 // The recorder's sampling.Strategy decides per segment; an upstream decision
-// in the X-Amzn-Trace-Id header (package header) is honoured through
-// WithTraceHeader. An unsampled segment costs one small allocation, records
+// in the X-Amzn-Trace-Id header, or in a W3C traceparent (package header
+// reads both), is honoured through WithTraceHeader. An unsampled segment costs one small allocation, records
 // nothing and still propagates its trace ID.
 //
 // # Configuration

@@ -440,7 +440,7 @@ func (e *OTLPExporter) appendResource(b []byte, service string) []byte {
 	return endMessage(b, m)
 }
 
-// errRetryable marks an answer worth another attempt.
+// retryableError marks a failure worth another attempt.
 type retryableError struct {
 	err   error
 	after time.Duration // from Retry-After, or zero

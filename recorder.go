@@ -385,7 +385,10 @@ type segmentOptions struct {
 // WithTraceHeader continues the trace of an incoming X-Amzn-Trace-Id
 // header: its Root becomes the trace ID, its Parent the segment's parent
 // and its Sampled=1 or Sampled=0 the sampling decision. With Sampled=? or
-// no decision, the recorder's strategy decides.
+// no decision, the recorder's strategy decides. A header read from a W3C
+// traceparent (header.FromTraceParent, header.Extract) works the same; its
+// tracestate and the header's other pairs are passed on by the segment's
+// calls (Segment.DownstreamHeader, Segment.TraceState).
 func WithTraceHeader(h *header.Header) SegmentOption {
 	return func(o segmentOptions) segmentOptions { o.header = h; return o }
 }
