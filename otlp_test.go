@@ -31,6 +31,7 @@ type otlpSink struct {
 }
 
 type otlpRequest struct {
+	size     int // bytes, uncompressed
 	header   http.Header
 	path     string
 	services []string
@@ -72,7 +73,7 @@ func newOTLPSink(t *testing.T) *otlpSink {
 			http.Error(w, err.Error(), 400)
 			return
 		}
-		req.header, req.path = r.Header.Clone(), r.URL.Path
+		req.header, req.path, req.size = r.Header.Clone(), r.URL.Path, len(b)
 		s.mu.Lock()
 		n := len(s.requests)
 		s.requests = append(s.requests, req)
@@ -409,6 +410,26 @@ func TestOTLPRequestLimits(t *testing.T) {
 		t.Errorf("%d spans in %d requests, want 12001 in at least 2", total, len(sink.all()))
 	}
 
+	// 40 spans of 150 KB: 6 MB, sent in requests of at most 5 MB.
+	before := len(sink.all())
+	for range 40 {
+		_, seg := r.BeginSegment(context.Background(), "wide")
+		seg.AddMetadata("blob", strings.Repeat("y", 150<<10))
+		seg.Close(nil)
+	}
+	flush(t, r)
+	wide := sink.all()[before:]
+	n := 0
+	for _, q := range wide {
+		if q.size > 5<<20 {
+			t.Errorf("a request of %d bytes, over X-Ray's 5 MB", q.size)
+		}
+		n += len(q.spans)
+	}
+	if n != 40 || len(wide) < 2 {
+		t.Errorf("%d spans in %d requests, want 40 in at least 2", n, len(wide))
+	}
+
 	// A span over 200 KB is sent truncated, like a document over a datagram.
 	_, seg = r.BeginSegment(context.Background(), "huge")
 	seg.AddMetadata("blob", strings.Repeat("x", 300<<10))
@@ -439,18 +460,23 @@ func TestOTLPNeverBlocks(t *testing.T) {
 	if err := r.Flush(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Flush against a hung endpoint = %v, want the context's deadline", err)
 	}
+	sctx, scancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer scancel()
+	if err := r.OTLP().Shutdown(sctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown against a hung endpoint = %v, want the context's deadline", err)
+	}
 	st := r.OTLP().Stats()
 	if st.DroppedQueueFull == 0 || st.DroppedQueueFull > 500-100 {
 		t.Errorf("DroppedQueueFull = %d", st.DroppedQueueFull)
 	}
 	close(sink.hold)
-	flush(t, r)
+	// Shutdown goes on once the endpoint answers: what was queued is sent.
+	if err := r.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	st = r.OTLP().Stats()
 	if st.Spans+st.DroppedQueueFull != 500 {
 		t.Errorf("%d sent + %d dropped, want 500", st.Spans, st.DroppedQueueFull)
-	}
-	if err := r.Close(context.Background()); err != nil {
-		t.Fatal(err)
 	}
 	_, seg := r.BeginSegment(context.Background(), "late")
 	seg.Close(nil)
