@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,7 +90,7 @@ type OTLPStats struct {
 	Retries  uint64 // attempts repeated after a retryable failure
 	// Dropped spans, by cause.
 	DroppedQueueFull uint64 // the queue was full (the endpoint is slow or down)
-	DroppedRejected  uint64 // the endpoint answered with a non-retryable error
+	DroppedRejected  uint64 // the endpoint refused them: a non-retryable error, or a partial success
 	DroppedFailed    uint64 // retries ran out
 	DroppedShutdown  uint64 // ended after Shutdown
 	// Truncated counts spans over 200 KB sent without their metadata,
@@ -460,9 +461,11 @@ func (e *OTLPExporter) post(ctx context.Context, body []byte, spans int) {
 	deadline := time.Now().Add(e.retryElapsed)
 	wait := e.retryInitial
 	for attempt := 0; ; attempt++ {
-		err := e.attempt(ctx, body)
+		rejected, err := e.attempt(ctx, body)
 		if err == nil {
-			e.spans.Add(uint64(spans))
+			rejected = min(max(rejected, 0), int64(spans))
+			e.spans.Add(uint64(int64(spans) - rejected))
+			e.droppedRejected.Add(uint64(rejected))
 			e.requests.Add(1)
 			return
 		}
@@ -494,12 +497,14 @@ func (e *OTLPExporter) post(ctx context.Context, body []byte, spans int) {
 	}
 }
 
-func (e *OTLPExporter) attempt(ctx context.Context, body []byte) error {
+// attempt sends one request and returns the spans the endpoint refused
+// in a partial success.
+func (e *OTLPExporter) attempt(ctx context.Context, body []byte) (int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.endpoint, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("otlp request: %w", err)
+		return 0, fmt.Errorf("otlp request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/x-protobuf")
 	req.Header.Set("User-Agent", "OpenXRay-Go/"+SDKVersion+" ("+runtime.GOOS+"; "+runtime.GOARCH+")")
@@ -512,20 +517,81 @@ func (e *OTLPExporter) attempt(ctx context.Context, body []byte) error {
 	resp, err := e.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) {
-			return err
+			return 0, err
 		}
-		return &retryableError{err: err}
+		return 0, &retryableError{err: err}
 	}
 	defer resp.Body.Close()
+	var answer []byte
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 && resp.ContentLength != 0 &&
+		strings.HasPrefix(resp.Header.Get("Content-Type"), "application/x-protobuf") {
+		answer, _ = io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
-		return nil
+		rejected, msg := partialSuccess(answer)
+		if rejected > 0 {
+			e.logger.Warn("xray: otlp endpoint refused part of a request", "spans", rejected, "message", msg)
+		}
+		return rejected, nil
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusBadGateway ||
 		resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusGatewayTimeout:
-		return &retryableError{err: fmt.Errorf("otlp endpoint answered %s", resp.Status), after: retryAfter(resp.Header.Get("Retry-After"))}
+		return 0, &retryableError{err: fmt.Errorf("otlp endpoint answered %s", resp.Status), after: retryAfter(resp.Header.Get("Retry-After"))}
 	}
-	return fmt.Errorf("otlp endpoint answered %s", resp.Status)
+	return 0, fmt.Errorf("otlp endpoint answered %s", resp.Status)
+}
+
+// partialSuccess reads an ExportTraceServiceResponse's partial_success
+// (field 1): rejected_spans (1) and error_message (2).
+func partialSuccess(b []byte) (rejected int64, msg string) {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return 0, ""
+		}
+		b = b[n:]
+		if num != 1 || typ != protowire.BytesType {
+			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+				return 0, ""
+			}
+			b = b[n:]
+			continue
+		}
+		ps, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return 0, ""
+		}
+		b = b[n:]
+		for len(ps) > 0 {
+			pnum, ptyp, pn := protowire.ConsumeTag(ps)
+			if pn < 0 {
+				break
+			}
+			ps = ps[pn:]
+			switch {
+			case pnum == 1 && ptyp == protowire.VarintType:
+				v, vn := protowire.ConsumeVarint(ps)
+				if vn < 0 {
+					return rejected, msg
+				}
+				rejected, ps = int64(v), ps[vn:]
+			case pnum == 2 && ptyp == protowire.BytesType:
+				v, vn := protowire.ConsumeString(ps)
+				if vn < 0 {
+					return rejected, msg
+				}
+				msg, ps = v, ps[vn:]
+			default:
+				vn := protowire.ConsumeFieldValue(pnum, ptyp, ps)
+				if vn < 0 {
+					return rejected, msg
+				}
+				ps = ps[vn:]
+			}
+		}
+	}
+	return rejected, msg
 }
 
 // retryAfter reads a Retry-After value: seconds or an HTTP date.

@@ -484,3 +484,30 @@ func TestOTLPNeverBlocks(t *testing.T) {
 		t.Errorf("after Shutdown: %+v", st)
 	}
 }
+
+// A 200 whose partial_success refuses spans counts them as rejected.
+func TestOTLPPartialSuccess(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		var ps []byte
+		ps = protowire.AppendTag(ps, 1, protowire.VarintType)
+		ps = protowire.AppendVarint(ps, 1)
+		ps = protowire.AppendTag(ps, 2, protowire.BytesType)
+		ps = protowire.AppendString(ps, "span too old")
+		var resp []byte
+		resp = protowire.AppendTag(resp, 1, protowire.BytesType)
+		resp = protowire.AppendBytes(resp, ps)
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.Write(resp)
+	}))
+	defer srv.Close()
+	r := otlpRecorder(t, xray.Config{OTLP: xray.OTLPConfig{Endpoint: srv.URL + "/v1/traces"}})
+	ctx, seg := r.BeginSegment(context.Background(), "partly")
+	_, sub := seg.BeginSubsegment(ctx, "old")
+	sub.Close(nil)
+	seg.Close(nil)
+	flush(t, r)
+	if st := r.OTLP().Stats(); st.Spans != 1 || st.DroppedRejected != 1 || st.Requests != 1 {
+		t.Errorf("stats %+v, want 1 sent and 1 rejected", st)
+	}
+}
