@@ -52,7 +52,7 @@ func (r *Recorder) shrink(e *Segment, level int) {
 		c.exceptions = c.exceptions[:1]
 	}
 	if level >= 2 {
-		x.annotations, x.aws, x.cause, x.hasHTTP = nil, nil, nil, false
+		x.annotations, x.aws, x.cause, x.http = nil, nil, nil, nil
 		e.st.sql = nil
 	}
 }
@@ -116,8 +116,8 @@ func (r *Recorder) appendEntity(dst []byte, e *Segment, independent, children bo
 			dst = append(dst, `,"origin":`...)
 			dst = jsonx.String(dst, x.origin)
 		}
-		if x.hasHTTP {
-			dst = appendHTTP(dst, &x.http)
+		if x.http != nil {
+			dst = appendHTTP(dst, x.http)
 		}
 	}
 	dst = r.appendAWS(dst, e)

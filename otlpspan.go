@@ -375,8 +375,8 @@ func (r *Recorder) spanAttributes(a *attrs, e *Segment) {
 		if e.parent == nil {
 			a.str("enduser.id", x.user)
 		}
-		if x.hasHTTP {
-			httpAttributes(a, &x.http)
+		if x.http != nil {
+			httpAttributes(a, x.http)
 		}
 		if len(x.aws) > 0 {
 			awsAttributes(a, e, x.aws)

@@ -94,13 +94,23 @@ type extra struct {
 	annotations []field
 	metadata    []metaEntry
 	aws         []field
-	http        HTTP
-	hasHTTP     bool
+	http        *HTTP // nil without an http block; see extHTTP
 	cause       *cause
 	truncated   bool
 
+	// Room for the values most entities get, in the same allocation: a
+	// database call's one metadata entry (rows read or affected), a
+	// segment's first annotations.
 	annBuf  [2]field
-	metaBuf [2]metaEntry
+	metaBuf [1]metaEntry
+}
+
+// extraHTTP is extra with room for an http block, allocated at once for
+// the entities whose first extra field is their http block (a request's
+// segment, an outgoing call's subsegment).
+type extraHTTP struct {
+	extra
+	h HTTP
 }
 
 const (
@@ -134,6 +144,22 @@ func (s *Segment) ext() *extra {
 		x.annotations = x.annBuf[:0]
 		x.metadata = x.metaBuf[:0]
 		s.st.x = x
+	}
+	return s.st.x
+}
+
+// extHTTP returns the entity's extra fields with an http block.
+func (s *Segment) extHTTP() *extra {
+	if s.st.x == nil {
+		c := &extraHTTP{}
+		c.annotations = c.annBuf[:0]
+		c.metadata = c.metaBuf[:0]
+		c.http = &c.h
+		s.st.x = &c.extra
+		return &c.extra
+	}
+	if s.st.x.http == nil {
+		s.st.x.http = &HTTP{}
 	}
 	return s.st.x
 }
@@ -647,9 +673,7 @@ func (s *Segment) SetHTTPRequest(r HTTPRequest) {
 		return
 	}
 	s.lock()
-	x := s.ext()
-	x.hasHTTP = true
-	x.http.Request = r
+	s.extHTTP().http.Request = r
 	s.unlock()
 }
 
@@ -659,9 +683,7 @@ func (s *Segment) SetHTTPResponse(status int, contentLength int64) {
 		return
 	}
 	s.lock()
-	x := s.ext()
-	x.hasHTTP = true
-	x.http.Response = HTTPResponse{Status: status, ContentLength: contentLength}
+	s.extHTTP().http.Response = HTTPResponse{Status: status, ContentLength: contentLength}
 	s.unlock()
 }
 
