@@ -25,6 +25,13 @@ const (
 	TraceStateName  = "tracestate"
 )
 
+// The same names in net/http's canonical form: http.Header's Get, Set and
+// Del take them without canonicalizing (and allocating) first.
+const (
+	TraceParentHTTP = "Traceparent"
+	TraceStateHTTP  = "Tracestate"
+)
+
 // Format is a set of trace header formats, for reading and writing.
 type Format uint8
 
@@ -102,7 +109,10 @@ var defaultOrder = []Format{AmznTraceID, TraceContext}
 // Extract reads the trace context from a carrier's get function (such as
 // http.Header.Get), trying the formats in order and returning the first
 // that carries a trace ID, or nil when none is found. Both AmznTraceID and
-// TraceContext are tried, X-Amzn-Trace-Id first, when order is empty. An
+// TraceContext are tried, X-Amzn-Trace-Id first, when order is empty. It
+// asks for Name, TraceParentName and TraceStateName; a get function over
+// http.Header can map the last two to TraceParentHTTP and TraceStateHTTP
+// to save canonicalizing them. An
 // X-Amzn-Trace-Id without a Root (such as a bare Sampled=?, a caller
 // asking for the decision) is returned when no format has a trace ID.
 func Extract(get func(name string) string, order ...Format) *Header {

@@ -133,11 +133,11 @@ func setTraceHeaders(h http.Header, seg *xray.Segment, formats header.Format) {
 		h.Set(header.Name, string(seg.AppendDownstreamHeader(buf[:0])))
 	}
 	if formats&header.TraceContext != 0 {
-		h.Set(header.TraceParentName, string(seg.AppendTraceParent(buf[:0])))
+		h.Set(header.TraceParentHTTP, string(seg.AppendTraceParent(buf[:0])))
 		if ts := seg.TraceState(); ts != "" {
-			h.Set(header.TraceStateName, ts)
+			h.Set(header.TraceStateHTTP, ts)
 		} else {
-			h.Del(header.TraceStateName)
+			h.Del(header.TraceStateHTTP)
 		}
 	}
 }

@@ -215,7 +215,15 @@ func startRequest(cfg *handlerConfig, w http.ResponseWriter, r *http.Request, na
 	if namer == nil {
 		namer = NewFixedSegmentNamer("")
 	}
-	in := header.Extract(r.Header.Get, cfg.read...)
+	in := header.Extract(func(name string) string {
+		switch name {
+		case header.TraceParentName:
+			name = header.TraceParentHTTP
+		case header.TraceStateName:
+			name = header.TraceStateHTTP
+		}
+		return r.Header.Get(name)
+	}, cfg.read...)
 	host := hostOnly(r.Host)
 	sr := sampling.Request{Host: host, Method: r.Method, URL: r.URL.Path}
 	for _, name := range cfg.headers {

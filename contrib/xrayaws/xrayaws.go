@@ -199,9 +199,9 @@ func (t *tracer) traceHeader(ctx context.Context, in middleware.FinalizeInput, n
 				req.Header.Set(header.Name, string(seg.AppendDownstreamHeader(buf[:0])))
 			}
 			if formats&header.TraceContext != 0 {
-				req.Header.Set(header.TraceParentName, string(seg.AppendTraceParent(buf[:0])))
+				req.Header.Set(header.TraceParentHTTP, string(seg.AppendTraceParent(buf[:0])))
 				if ts := seg.TraceState(); ts != "" {
-					req.Header.Set(header.TraceStateName, ts)
+					req.Header.Set(header.TraceStateHTTP, ts)
 				}
 			}
 		}

@@ -129,7 +129,12 @@ func (s *serverStream) Context() context.Context { return s.ctx }
 
 func (c *config) beginServer(ctx context.Context, method string) (context.Context, *xray.Segment) {
 	md, _ := metadata.FromIncomingContext(ctx)
-	h := header.Extract(func(k string) string { return first(md.Get(k)) }, c.read...)
+	h := header.Extract(func(k string) string {
+		if k == header.Name {
+			k = MetadataKey // lower case: md.Get lowers what is not
+		}
+		return first(md.Get(k))
+	}, c.read...)
 	authority := first(md.Get(":authority"))
 	name := c.name
 	if name == "" {
