@@ -379,7 +379,7 @@ func (e *OTLPExporter) export(ctx context.Context, q *spanQueue) {
 	e.req = e.req[:0]
 	count, size := 0, 0
 	var rs, ss int
-	open := ""
+	open, opened := "", false // the service of the ResourceSpans being written
 	closeGroup := func() {
 		e.req = endMessage(e.req, ss)
 		e.req = endMessage(e.req, rs)
@@ -406,17 +406,17 @@ func (e *OTLPExporter) export(ctx context.Context, q *spanQueue) {
 				if count > 0 && (count >= e.batchSize || size+len(span) > otlpMaxRequestBytes-64<<10) {
 					closeGroup()
 					e.post(ctx, e.req, count)
-					e.req, count, size, open = e.req[:0], 0, 0, ""
+					e.req, count, size, opened = e.req[:0], 0, 0, false
 				}
-				if open != svc {
-					if count > 0 {
+				if !opened || open != svc {
+					if opened {
 						closeGroup()
 					}
 					e.req, rs = beginMessage(e.req, pbRequestResourceSpans)
 					e.req = e.appendResource(e.req, svc)
 					e.req, ss = beginMessage(e.req, pbResourceSpansScope)
 					e.req = append(e.req, e.scope...)
-					open = svc
+					open, opened = svc, true
 				}
 				e.req = append(e.req, span...)
 				count++

@@ -511,3 +511,19 @@ func TestOTLPPartialSuccess(t *testing.T) {
 		t.Errorf("stats %+v, want 1 sent and 1 rejected", st)
 	}
 }
+
+// Segments of several services, one of them unnamed, share a request as
+// separate resources.
+func TestOTLPServices(t *testing.T) {
+	sink := newOTLPSink(t)
+	r := otlpRecorder(t, xray.Config{OTLP: xray.OTLPConfig{Endpoint: sink.URL + "/v1/traces"}})
+	for _, name := range []string{"", "a", "b", "a"} {
+		_, seg := r.BeginSegment(context.Background(), name)
+		seg.Close(nil)
+	}
+	flush(t, r)
+	reqs := sink.all()
+	if len(reqs) != 1 || len(reqs[0].spans) != 4 || len(reqs[0].services) != 3 {
+		t.Fatalf("requests %+v", reqs)
+	}
+}
