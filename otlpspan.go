@@ -384,6 +384,15 @@ func (r *Recorder) spanAttributes(a *attrs, e *Segment) {
 	}
 	if q := e.st.sql; q != nil {
 		a.b = appendSQLAttributes(a.b, q)
+		if x != nil && e.st.flags&(flagError|flagFault) != 0 {
+			// The code sqltrace records with a database error.
+			for i := range x.metadata {
+				if m := &x.metadata[i]; m.ns == "sql" && m.key == "error_code" {
+					a.value("db.response.status_code", &m.val, -1)
+					break
+				}
+			}
+		}
 	}
 	if x == nil {
 		return

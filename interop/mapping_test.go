@@ -330,8 +330,24 @@ func TestExportKeepsSecretsOut(t *testing.T) {
 	if err := db.QueryRowContext(ctx, "SELECT $1::text", "param-value-42").Scan(&got); err != nil {
 		t.Fatal(err)
 	}
+	// A failing statement: PostgreSQL's SQLSTATE becomes db.response.status_code.
+	if _, err := db.ExecContext(ctx, "SELECT * FROM no_such_table_here"); err == nil {
+		t.Fatal("the statement on a missing table succeeded")
+	}
 	seg.Close(nil)
 	flush(t, r)
+	var code any
+	for _, s := range c.list() {
+		if v, ok := s.Attributes().Get("db.query.text"); ok && strings.Contains(v.Str(), "no_such_table_here") {
+			code = attr(t, s.Attributes(), "db.response.status_code")
+			if s.Status().Code() != ptrace.StatusCodeUnset && s.Status().Code() != ptrace.StatusCodeError {
+				t.Errorf("status %v", s.Status().Code())
+			}
+		}
+	}
+	if code != "42P01" {
+		t.Errorf("db.response.status_code = %v, want PostgreSQL's 42P01", code)
+	}
 	c.mu.Lock()
 	all := bytes.Join(c.bodies, nil)
 	c.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -327,6 +328,14 @@ func (t *tracer) recordError(span *xray.Segment, err error) {
 		span.AddFaultFlag()
 	}
 	span.AddCause(newCause(err, d, t.cfg.RawErrorMessages), true)
+	// The database's own code, as a value of its own: OTLP export writes it
+	// as db.response.status_code.
+	switch {
+	case d.sqlState != "":
+		span.AddMetadataToNamespace("sql", "error_code", d.sqlState)
+	case d.hasNum:
+		span.AddMetadataToNamespace("sql", "error_code", strconv.Itoa(d.number))
+	}
 }
 
 // recordParams adds the user's record of bound arguments.
