@@ -17,7 +17,7 @@ import (
 
 func start(t *testing.T) *local.Local {
 	t.Helper()
-	l, err := local.Start(context.Background(), local.Options{UDP: "127.0.0.1:0", HTTP: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "t.db")})
+	l, err := local.Start(context.Background(), local.Options{UDP: "127.0.0.1:0", HTTP: "127.0.0.1:0", OTLP: "127.0.0.1:0", DB: filepath.Join(t.TempDir(), "t.db")})
 	if err != nil {
 		t.Fatal(err)
 	}

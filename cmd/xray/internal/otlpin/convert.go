@@ -261,6 +261,11 @@ func convertSpan(s ptrace.Span, service string, res pcommon.Map) (map[string]any
 	if ts := s.TraceState().AsRaw(); ts != "" {
 		other["w3c.tracestate"] = ts
 	}
+	if isSegment && s.Name() != "" && s.Name() != service {
+		// A segment is named after its service; the span's own name (its
+		// operation, such as "GET /cart") is kept here.
+		other["span.name"] = s.Name()
+	}
 	if len(other) > 0 {
 		metadata["otel"] = other
 	}
