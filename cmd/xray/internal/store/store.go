@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +31,61 @@ type Store struct {
 	failed   atomic.Uint64
 	batches  atomic.Uint64
 	lastSize atomic.Int64
+
+	subMu sync.Mutex
+	subs  map[chan []string]struct{}
+}
+
+// MaxSubscribers bounds the live listeners (viewer tabs) at once.
+const MaxSubscribers = 32
+
+// Subscribe returns a channel that receives the trace IDs of each batch
+// written from now on, and a function that ends the subscription. A slow
+// listener misses batches rather than holding the writer: the channel
+// holds 16 batches. It returns a nil channel when MaxSubscribers listen
+// already.
+func (s *Store) Subscribe() (<-chan []string, func()) {
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	if len(s.subs) >= MaxSubscribers {
+		return nil, func() {}
+	}
+	if s.subs == nil {
+		s.subs = map[chan []string]struct{}{}
+	}
+	ch := make(chan []string, 16)
+	s.subs[ch] = struct{}{}
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			s.subMu.Lock()
+			delete(s.subs, ch)
+			s.subMu.Unlock()
+		})
+	}
+}
+
+// notify tells the listeners which traces a batch wrote, without waiting.
+func (s *Store) notify(docs []daemon.Document) {
+	s.subMu.Lock()
+	defer s.subMu.Unlock()
+	if len(s.subs) == 0 {
+		return
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for i := range docs {
+		if id := docs[i].TraceID; !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	for ch := range s.subs {
+		select {
+		case ch <- ids:
+		default: // a slow listener misses this batch
+		}
+	}
 }
 
 // schemaVersion is kept in PRAGMA user_version. Version 1 keys documents
@@ -340,6 +396,7 @@ func (s *Store) Write(ctx context.Context, docs []daemon.Document) error {
 	}
 	s.stored.Add(uint64(len(docs)))
 	s.batches.Add(1)
+	s.notify(docs)
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -77,6 +78,7 @@ func (s *Server) init() {
 	m.HandleFunc("GET /api/traces/{id}", s.limited(s.trace))
 	m.HandleFunc("GET /api/services", s.limited(s.services))
 	m.HandleFunc("GET /api/status", s.status)
+	m.HandleFunc("GET /api/events", s.events)
 	s.Rules.Register(m)
 	s.mux = m
 }
@@ -275,6 +277,52 @@ func (s *Server) services(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, m)
+}
+
+// eventsHeartbeat is how often an idle event stream sends a comment, so
+// that proxies and the browser keep it open.
+const eventsHeartbeat = 15 * time.Second
+
+// events streams server-sent events: "traces" with the IDs of the traces
+// each stored batch wrote, as a JSON array. The viewer's list listens to
+// it to show new traces without a reload. Each stream is one of the
+// store's bounded subscribers: past them, 503.
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	ch, cancel := s.Store.Subscribe()
+	defer cancel()
+	if ch == nil {
+		writeError(w, http.StatusServiceUnavailable, errors.New("too many live listeners"))
+		return
+	}
+	rc := http.NewResponseController(w)
+	// The server's write timeout is for answers, not for a stream.
+	_ = rc.SetWriteDeadline(time.Time{})
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	if _, err := io.WriteString(w, ": live traces\nretry: 2000\n\n"); err != nil {
+		return
+	}
+	if rc.Flush() != nil {
+		return
+	}
+	tick := time.NewTicker(eventsHeartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-tick.C:
+			if _, err := io.WriteString(w, ": ping\n\n"); err != nil || rc.Flush() != nil {
+				return
+			}
+		case ids := <-ch:
+			b, _ := json.Marshal(ids)
+			if _, err := fmt.Fprintf(w, "event: traces\ndata: %s\n\n", b); err != nil || rc.Flush() != nil {
+				return
+			}
+		}
+	}
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {

@@ -211,3 +211,19 @@ $("#apply").addEventListener("click", () => { if (location.hash !== "#/" && loca
 $("#filter").addEventListener("keydown", (e) => { if (e.key === "Enter") $("#apply").click(); });
 window.addEventListener("hashchange", route);
 route();
+
+// Live: the list shows new traces as they are stored (server-sent events
+// from /api/events), without a reload.
+let liveTimer = null;
+function live() {
+  if (!window.EventSource) return;
+  const es = new EventSource("/api/events");
+  es.addEventListener("traces", () => {
+    if ($("#list-view").hidden) return;
+    clearTimeout(liveTimer);
+    liveTimer = setTimeout(showList, 250);
+  });
+  es.onopen = () => $("#live").classList.add("on");
+  es.onerror = () => $("#live").classList.remove("on");
+}
+live();
