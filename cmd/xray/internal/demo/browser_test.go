@@ -86,6 +86,7 @@ func TestViewerInBrowser(t *testing.T) {
 	var listShot, traceShot, waterfallShot, mapShot []byte
 	var sqlText string
 	var firstStatement string
+	var sqlLabel, httpLabel string
 	err := chromedp.Run(ctx,
 		chromedp.Navigate("http://"+l.HTTPAddr+"/"),
 		chromedp.WaitVisible(`#traces tbody tr.row`),
@@ -97,6 +98,9 @@ func TestViewerInBrowser(t *testing.T) {
 		chromedp.Click(`#traces tbody tr.row`),
 		chromedp.WaitVisible(`#waterfall .wf-row`),
 		chromedp.Evaluate(`document.querySelectorAll('#waterfall .wf-row').length`, &rows),
+		// Rows say what they did: a statement and its database, a request.
+		chromedp.Evaluate(`(document.querySelector('#waterfall .wf-label.wf-sql') || {}).textContent || ''`, &sqlLabel),
+		chromedp.Evaluate(`(document.querySelector('#waterfall .wf-label.wf-http') || {}).textContent || ''`, &httpLabel),
 		chromedp.Click(`#waterfall .wf-row:nth-child(3)`),
 		chromedp.WaitVisible(`#detail pre`),
 		chromedp.FullScreenshot(&waterfallShot, 100),
@@ -114,6 +118,9 @@ func TestViewerInBrowser(t *testing.T) {
 	}
 	if traces != 1 || rows != 6 {
 		t.Errorf("list shows %d traces (want 1), waterfall %d rows (want 6)", traces, rows)
+	}
+	if !strings.Contains(sqlLabel, "SELECT") || !strings.Contains(sqlLabel, "·") || !strings.Contains(httpLabel, "GET") {
+		t.Errorf("waterfall labels: sql %q, http %q", sqlLabel, httpLabel)
 	}
 	if sqlText != "N+1 ×4,N+1 ×4,N+1 ×4,N+1 ×4" || !strings.Contains(firstStatement, "FROM orders WHERE user_id = ?") {
 		t.Errorf("SQL view: flags %s, statement %q", sqlText, firstStatement)

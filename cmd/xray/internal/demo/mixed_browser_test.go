@@ -92,7 +92,7 @@ func TestMixedTraceInBrowser(t *testing.T) {
 		chromedp.FullScreenshot(&listShot, 100),
 		chromedp.Click(`#traces tbody tr.row`),
 		chromedp.WaitVisible(`#waterfall .wf-row`),
-		chromedp.Evaluate(`Array.from(document.querySelectorAll('#waterfall .wf-name')).map(e => e.textContent).join('|')`, &names),
+		chromedp.Evaluate(`Array.from(document.querySelectorAll('#waterfall .wf-title')).map(e => e.textContent).join('|')`, &names),
 		chromedp.FullScreenshot(&waterfallShot, 100),
 		chromedp.Navigate("http://"+l.HTTPAddr+"/#/map"),
 		chromedp.WaitVisible(`#map svg .map-node`),

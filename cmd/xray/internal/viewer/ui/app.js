@@ -103,14 +103,43 @@ function detail(n) {
   }
 }
 
+// label says what an entity did, for its waterfall row: the statement and
+// database of a SQL call, method, URL and status of an HTTP one, operation
+// and table of an AWS call, command and collection of a MongoDB one.
+function label(n) {
+  const f = n.fields || {};
+  const cut = (s, k = 90) => { s = String(s ?? ""); return s.length > k ? s.slice(0, k) + "…" : s; };
+  const obj = (x) => (x && typeof x === "object") ? x : {};
+  const sql = obj(f.sql), http = obj(f.http), aws = obj(f.aws), mongo = obj(obj(f.metadata).mongodb);
+  if (sql.sanitized_query) {
+    let db = "";
+    try { db = sql.url ? new URL(sql.url).pathname.replace(/^\//, "") : ""; } catch (e) { db = ""; }
+    return { kind: "sql", text: cut(sql.sanitized_query) + (db || sql.database_type ? "  · " + (db || sql.database_type) : "") };
+  }
+  if (mongo.command) return { kind: "mongo", text: [mongo.command, mongo.collection, mongo.database].filter(Boolean).map((x) => cut(x, 40)).join(" · ") };
+  if (n.namespace === "aws" && (aws.operation || aws.table_name)) return { kind: "aws", text: [aws.operation, aws.table_name || aws.queue_url || aws.bucket_name].filter(Boolean).map((x) => cut(x, 60)).join(" · ") };
+  const rq = obj(http.request), rs = obj(http.response);
+  if (rq.method || rq.url) {
+    let url = String(rq.url ?? "");
+    try { const u = new URL(url); url = u.pathname; if (n.kind !== "segment") url = u.host + u.pathname; } catch (e) { /* keep as is */ }
+    return { kind: "http", text: [rq.method, cut(url, 70), rs.status].filter((x) => x !== undefined && x !== "").join(" ") };
+  }
+  return null;
+}
+
 function waterfall(tr) {
   const total = Math.max(tr.end_time - tr.start_time, 1e-6);
   const rows = [];
   const visit = (n, depth) => {
     const left = ((n.start_time - tr.start_time) / total) * 100;
     const width = Math.max(((n.end_time - n.start_time) / total) * 100, 0.2);
-    const row = el("div", { class: "wf-row", "data-kind": n.kind, "data-namespace": n.namespace || "" },
-      el("div", { class: "wf-name", style: `padding-left:${depth * 14}px`, title: n.name }, n.name),
+    const lb = label(n);
+    const mark = n.fault ? "fault" : n.throttle ? "throttle" : n.error ? "error" : "";
+    const row = el("div", { class: "wf-row" + (mark ? " wf-" + mark : ""), "data-kind": n.kind, "data-namespace": n.namespace || "" },
+      el("div", { class: "wf-name", style: `padding-left:${depth * 14}px`, title: n.name + (lb ? "\n" + lb.text : "") },
+        mark ? el("span", { class: "wf-mark", title: mark }, "!") : null,
+        el("span", { class: "wf-title" }, n.name),
+        lb ? el("span", { class: "wf-label wf-" + lb.kind }, lb.text) : null),
       el("div", { class: "wf-track" }, el("div", { class: "wf-bar", style: `left:${left}%;width:${width}%;background:${colour(n)}` })),
       el("div", { class: "wf-dur" }, ms(n.end_time - n.start_time)));
     row.addEventListener("click", () => { document.querySelectorAll(".wf-row.sel").forEach((r) => r.classList.remove("sel")); row.classList.add("sel"); detail(n); });
