@@ -87,6 +87,9 @@ func TestViewerInBrowser(t *testing.T) {
 	var sqlText string
 	var firstStatement string
 	var sqlLabel, httpLabel string
+	var dbShot []byte
+	var sortedByTotal bool
+	var topStatement, openedTrace string
 	err := chromedp.Run(ctx,
 		chromedp.Navigate("http://"+l.HTTPAddr+"/"),
 		chromedp.WaitVisible(`#traces tbody tr.row`),
@@ -116,6 +119,27 @@ func TestViewerInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	for i, a := range []chromedp.Action{
+		// The database page: sort by total time, follow a statement to a
+		// trace it ran in.
+		chromedp.Navigate("http://"+l.HTTPAddr+"/#/db"),
+		chromedp.WaitVisible(`#statements tbody tr.stmt`, chromedp.ByQuery),
+		chromedp.Click(`#statements th[data-sort="calls"]`),
+		chromedp.Click(`#statements th[data-sort="total_ms"]`),
+		chromedp.Evaluate(`(() => { const v = Array.from(document.querySelectorAll('#statements tbody tr.stmt td:nth-child(4)')).map(td => parseFloat(td.textContent));
+			return v.length > 1 && v.every((x, i) => i === 0 || v[i-1] >= x); })()`, &sortedByTotal),
+		chromedp.Text(`#statements tbody tr.stmt td:first-child code`, &topStatement, chromedp.ByQuery),
+		chromedp.Click(`#statements tbody tr.stmt`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#statements tbody tr.examples:not([hidden]) a.example`, chromedp.ByQuery),
+		chromedp.FullScreenshot(&dbShot, 100),
+		chromedp.Click(`#statements tbody tr.examples:not([hidden]) a.example`, chromedp.ByQuery),
+		chromedp.Poll(`!document.querySelector('#trace-view').hidden && document.querySelectorAll('#waterfall .wf-row').length > 0`, nil),
+		chromedp.Evaluate(`location.hash`, &openedTrace),
+	} {
+		if err := chromedp.Run(ctx, a); err != nil {
+			t.Fatalf("database page, step %d: %v", i, err)
+		}
+	}
 	if traces != 1 || rows != 6 {
 		t.Errorf("list shows %d traces (want 1), waterfall %d rows (want 6)", traces, rows)
 	}
@@ -125,8 +149,11 @@ func TestViewerInBrowser(t *testing.T) {
 	if sqlText != "N+1 ×4,N+1 ×4,N+1 ×4,N+1 ×4" || !strings.Contains(firstStatement, "FROM orders WHERE user_id = ?") {
 		t.Errorf("SQL view: flags %s, statement %q", sqlText, firstStatement)
 	}
+	if !sortedByTotal || topStatement == "" || !strings.HasPrefix(openedTrace, "#/trace/1-") {
+		t.Errorf("database page: sorted by total %v, top statement %q, opened %q", sortedByTotal, topStatement, openedTrace)
+	}
 	dir := t.TempDir()
-	shots := map[string][]byte{"list.png": listShot, "waterfall.png": waterfallShot, "sql.png": traceShot, "map.png": mapShot}
+	shots := map[string][]byte{"list.png": listShot, "waterfall.png": waterfallShot, "sql.png": traceShot, "map.png": mapShot, "database.png": dbShot}
 	for name, png := range shots {
 		if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
 			t.Fatal(err)

@@ -417,25 +417,8 @@ type ServiceEdge struct {
 
 // Services builds the service map from the documents received since.
 func (s *Store) Services(ctx context.Context, since time.Time) (*ServiceMap, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT trace_id, doc FROM documents WHERE received >= ? ORDER BY received DESC LIMIT 50000`, since.UnixNano())
+	byTrace, truncated, err := s.recentDocuments(ctx, since)
 	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	byTrace := map[string][]json.RawMessage{}
-	size, truncated := 0, false
-	for rows.Next() {
-		var id, doc string
-		if err := rows.Scan(&id, &doc); err != nil {
-			return nil, err
-		}
-		if size += len(doc); size > MaxServicesBytes {
-			truncated = true
-			break
-		}
-		byTrace[id] = append(byTrace[id], json.RawMessage(doc))
-	}
-	if err := rows.Err(); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
 	nodes := map[string]*ServiceNode{}
@@ -499,6 +482,34 @@ func (s *Store) Services(ctx context.Context, since time.Time) (*ServiceMap, err
 		return sm.Edges[i].To < sm.Edges[j].To
 	})
 	return sm, nil
+}
+
+// recentDocuments reads the documents received since, newest first, by
+// trace, up to MaxServicesBytes of them (truncated says when more were
+// left out).
+func (s *Store) recentDocuments(ctx context.Context, since time.Time) (map[string][]json.RawMessage, bool, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT trace_id, doc FROM documents WHERE received >= ? ORDER BY received DESC LIMIT 50000`, since.UnixNano())
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	byTrace := map[string][]json.RawMessage{}
+	size, truncated := 0, false
+	for rows.Next() {
+		var id, doc string
+		if err := rows.Scan(&id, &doc); err != nil {
+			return nil, false, err
+		}
+		if size += len(doc); size > MaxServicesBytes {
+			truncated = true
+			break
+		}
+		byTrace[id] = append(byTrace[id], json.RawMessage(doc))
+	}
+	if err := rows.Err(); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, false, err
+	}
+	return byTrace, truncated, nil
 }
 
 // isRead reports whether a statement reads (SELECT, or WITH ... SELECT):

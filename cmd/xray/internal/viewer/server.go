@@ -77,6 +77,7 @@ func (s *Server) init() {
 	m.HandleFunc("GET /api/traces", s.limited(s.traces))
 	m.HandleFunc("GET /api/traces/{id}", s.limited(s.trace))
 	m.HandleFunc("GET /api/services", s.limited(s.services))
+	m.HandleFunc("GET /api/database", s.limited(s.database))
 	m.HandleFunc("GET /api/status", s.status)
 	m.HandleFunc("GET /api/events", s.events)
 	s.Rules.Register(m)
@@ -323,6 +324,26 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+}
+
+// database answers the database page: statements aggregated across the
+// traces received in the range (since=1h by default), of one service
+// (service=name) or all, and a summary per database.
+func (s *Server) database(w http.ResponseWriter, r *http.Request) {
+	from, _, err := parseRange(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	if from.IsZero() {
+		from = time.Now().Add(-time.Hour)
+	}
+	v, err := s.Store.Database(r.Context(), from, r.URL.Query().Get("service"))
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {

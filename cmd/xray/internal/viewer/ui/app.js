@@ -224,11 +224,73 @@ async function showMap() {
   } catch (e) { showError(e.message); }
 }
 
+// The database page: statements aggregated across traces, sortable; a
+// statement's row opens the traces it ran in.
+let dbView = null, dbSort = { key: "total_ms", asc: false };
+async function showDatabase() {
+  try {
+    const q = new URLSearchParams({ since: $("#db-since").value });
+    if ($("#db-service").value) q.set("service", $("#db-service").value);
+    const [v, m] = await Promise.all([api("/api/database?" + q), api("/api/services?since=" + $("#db-since").value)]);
+    showError("");
+    const keep = $("#db-service").value;
+    $("#db-service").replaceChildren(el("option", { value: "" }, "all services"),
+      ...m.nodes.filter((n) => n.kind === "service").map((n) => el("option", { value: n.name }, n.name)));
+    $("#db-service").value = keep;
+    $("#db-note").textContent = v.truncated ? "Only the newest documents of this range were read." : "";
+    const num = (x, f = (y) => y) => el("td", { class: "num" }, f(x));
+    const fmt = (x) => x.toFixed(x < 10 ? 2 : 1) + " ms";
+    $("#databases tbody").replaceChildren(...v.databases.map((d) => el("tr", {},
+      el("td", {}, d.name), num(d.calls), num(d.errors), num(d.slow_queries), num(d.pool_waits), num(d.pool_wait_ms, fmt))));
+    if (!v.databases.length) $("#databases tbody").replaceChildren(el("tr", {}, el("td", { colspan: 6, class: "muted" }, "No database calls in this range.")));
+    dbView = v;
+    renderStatements();
+  } catch (e) { showError(e.message); }
+}
+
+function renderStatements() {
+  const fmt = (x) => x.toFixed(x < 10 ? 2 : 1) + " ms";
+  const num = (x, f = (y) => y) => el("td", { class: "num" }, f(x));
+  const { key, asc } = dbSort;
+  const rows = [...dbView.statements].sort((a, b) => {
+    const x = a[key], y = b[key];
+    const c = typeof x === "string" ? x.localeCompare(y) : x - y;
+    return asc ? c : -c;
+  });
+  document.querySelectorAll("#statements th[data-sort]").forEach((th) => {
+    th.classList.toggle("sorted", th.dataset.sort === key);
+    th.classList.toggle("asc", th.dataset.sort === key && asc);
+  });
+  const out = [];
+  for (const s of rows) {
+    const tr = el("tr", { class: "stmt" + (s.n_plus_one ? " n1" : "") },
+      el("td", {}, el("code", {}, s.query)), el("td", {}, s.database), num(s.calls), num(s.total_ms, fmt), num(s.avg_ms, fmt),
+      num(s.p95_ms, fmt), num(s.rows), num(s.errors),
+      el("td", { class: "num" }, s.n_plus_one ? el("span", { class: "badge b-n1", title: "parents in which this read ran " + 3 + " times or more" }, "N+1 ×" + s.n_plus_one) : ""),
+      num(s.traces));
+    const more = el("tr", { class: "examples", hidden: "" }, el("td", { colspan: 10 },
+      "Traces: ", ...s.examples.map((x) => el("a", { href: "#/trace/" + x.trace_id, class: "example" }, x.trace_id + " (" + fmt(x.ms) + ")")),
+      s.services.length ? el("span", { class: "muted" }, "  services: " + s.services.join(", ")) : null));
+    tr.addEventListener("click", () => { more.hidden = !more.hidden; });
+    out.push(tr, more);
+  }
+  $("#statements tbody").replaceChildren(...out);
+  if (!rows.length) $("#statements tbody").replaceChildren(el("tr", {}, el("td", { colspan: 10, class: "muted" }, "No statements in this range.")));
+}
+
+document.querySelectorAll("#statements th[data-sort]").forEach((th) => th.addEventListener("click", () => {
+  dbSort = dbSort.key === th.dataset.sort ? { key: th.dataset.sort, asc: !dbSort.asc } : { key: th.dataset.sort, asc: false };
+  if (dbView) renderStatements();
+}));
+$("#db-service").addEventListener("change", showDatabase);
+$("#db-since").addEventListener("change", showDatabase);
+
 function route() {
   const h = location.hash || "#/";
-  $("#list-view").hidden = true; $("#trace-view").hidden = true; $("#map-view").hidden = true;
+  $("#list-view").hidden = true; $("#trace-view").hidden = true; $("#map-view").hidden = true; $("#db-view").hidden = true;
   if (h.startsWith("#/trace/")) { $("#trace-view").hidden = false; showTrace(decodeURIComponent(h.slice(8))); }
   else if (h === "#/map") { $("#map-view").hidden = false; showMap(); }
+  else if (h === "#/db") { $("#db-view").hidden = false; showDatabase(); }
   else { $("#list-view").hidden = false; showList(); }
 }
 

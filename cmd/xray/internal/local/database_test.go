@@ -1,0 +1,64 @@
+package local
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/openxray/xray/cmd/xray/internal/store"
+)
+
+// The database page's API aggregates statements across traces: calls,
+// time, p95, rows, errors, N+1 occurrences, traces, and per database its
+// slow queries and pool waits.
+func TestDatabaseAggregates(t *testing.T) {
+	l := start(t)
+	now := float64(time.Now().Unix())
+	sub := func(id string, start, ms float64, query string, extra string) string {
+		return fmt.Sprintf(`{"name":"db","id":%q,"start_time":%f,"end_time":%f,"namespace":"remote","sql":{"sanitized_query":%q,"url":"postgres://h:5432/shop"}%s}`,
+			id, now+start, now+start+ms/1000, query, extra)
+	}
+	const sel = "SELECT name FROM items WHERE id = ?"
+	var subs []string
+	for i := range 4 {
+		subs = append(subs, sub(fmt.Sprintf("a00000000000000%d", i), float64(i)*0.01, 1, sel, `,"metadata":{"sql":{"rows_read":1}}`))
+	}
+	subs = append(subs, sub("a000000000000009", 0.05, 2, "UPDATE items SET n = ? WHERE id = ?", `,"fault":true`))
+	a := fmt.Sprintf(`{"name":"api","id":"aaaaaaaaaaaaaaaa","trace_id":"1-5f000001-aaaaaaaaaaaaaaaaaaaaaaaa","start_time":%f,"end_time":%f,"subsegments":[%s]}`,
+		now, now+0.1, strings.Join(subs, ","))
+	b := fmt.Sprintf(`{"name":"worker","id":"bbbbbbbbbbbbbbbb","trace_id":"1-5f000001-bbbbbbbbbbbbbbbbbbbbbbbb","start_time":%f,"end_time":%f,"subsegments":[%s]}`,
+		now, now+0.1, sub("b000000000000001", 0, 10, sel, `,"annotations":{"slow_query":true},"metadata":{"sql":{"rows_read":3},"database":{"pool_wait_ms":2.5}}`))
+	header := `{"format":"json","version":1}` + "\n"
+	send(t, l, header+a, header+b)
+	stored(t, l, 2)
+
+	var v store.DatabaseView
+	if code := getJSON(t, l, "/api/database?since=1h", &v); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	if len(v.Statements) != 2 {
+		t.Fatalf("statements %+v", v.Statements)
+	}
+	s := v.Statements[0] // sorted by total time: the SELECT's 14 ms first
+	if s.Query != sel || s.Database != "db" || s.Calls != 5 || s.Traces != 2 || s.NPlusOne != 1 || s.Rows != 7 ||
+		s.P95Ms < 9.9 || s.MaxMs < 9.9 || s.Errors != 0 || strings.Join(s.Services, ",") != "api,worker" {
+		t.Errorf("SELECT: %+v", s)
+	}
+	if len(s.Examples) != 2 || s.Examples[0].TraceID != "1-5f000001-bbbbbbbbbbbbbbbbbbbbbbbb" {
+		t.Errorf("examples %+v", s.Examples)
+	}
+	if u := v.Statements[1]; u.Errors != 1 || u.NPlusOne != 0 {
+		t.Errorf("UPDATE: %+v", u)
+	}
+	if len(v.Databases) != 1 || v.Databases[0].Calls != 6 || v.Databases[0].Errors != 1 || v.Databases[0].Slow != 1 ||
+		v.Databases[0].PoolWaits != 1 || v.Databases[0].PoolWaitMs != 2.5 {
+		t.Errorf("databases %+v", v.Databases)
+	}
+
+	var only store.DatabaseView
+	getJSON(t, l, "/api/database?since=1h&service=worker", &only)
+	if len(only.Statements) != 1 || only.Statements[0].Calls != 1 {
+		t.Errorf("service=worker: %+v", only.Statements)
+	}
+}
