@@ -210,13 +210,13 @@ async function showMap() {
       const skip = Math.max(0, Math.round((b.x - a.x) / 320) - 1);
       const bend = skip * 70;
       const x1 = a.x + 180, y1 = a.y + 18, x2 = b.x, y2 = b.y + 18;
-      add("path", { d: `M ${x1} ${y1} C ${x1 + 60} ${y1 + bend}, ${x2 - 60} ${y2 + bend}, ${x2} ${y2}`, fill: "none", stroke: e.error_rate > 0 ? "#e03131" : "#adb5bd", "stroke-width": 2 });
-      add("text", { x: (x1 + x2) / 2 - 70, y: (y1 + y2) / 2 + bend * 0.75 - 6, fill: "#495057", "font-size": 11 }, `${e.calls} calls · ${e.avg_ms.toFixed(1)} ms · ${(e.error_rate * 100).toFixed(0)}% err`);
+      add("path", { d: `M ${x1} ${y1} C ${x1 + 60} ${y1 + bend}, ${x2 - 60} ${y2 + bend}, ${x2} ${y2}`, fill: "none", stroke: e.error_rate > 0 ? "var(--fault)" : "var(--edge)", "stroke-width": 2 });
+      add("text", { x: (x1 + x2) / 2 - 70, y: (y1 + y2) / 2 + bend * 0.75 - 6, fill: "var(--edge-text)", "font-size": 11 }, `${e.calls} calls · ${e.avg_ms.toFixed(1)} ms · ${(e.error_rate * 100).toFixed(0)}% err`);
     }
     for (const { x, y, n } of pos.values()) {
-      const fill = n.kind === "service" ? "#d3f9d8" : n.kind === "aws" ? "#ffe8cc" : "#d0ebff";
-      add("rect", { x, y, width: 180, height: 36, rx: 6, fill, stroke: "#868e96", class: "map-node" });
-      add("text", { x: x + 8, y: y + 22 }, `${n.name} (${n.calls})`);
+      const fill = n.kind === "service" ? "var(--node-service)" : n.kind === "aws" ? "var(--node-aws)" : "var(--node-remote)";
+      add("rect", { x, y, width: 180, height: 36, rx: 6, fill, stroke: "var(--local)", class: "map-node" });
+      add("text", { x: x + 8, y: y + 22, fill: "var(--fg)" }, `${n.name} (${n.calls})`);
     }
     $("#map").replaceChildren(svg);
     if (m.truncated) $("#map").prepend(el("p", { class: "muted", id: "map-note" }, "Only the newest documents of this range were read: the map is partial."));
