@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/openxray/xray/cmd/xray/internal/demo"
 	"github.com/openxray/xray/cmd/xray/internal/local"
@@ -87,12 +88,22 @@ func TestViewerInBrowser(t *testing.T) {
 	var sqlText string
 	var firstStatement string
 	var sqlLabel, httpLabel string
-	var dbShot []byte
+	var dbShot, scatterShot []byte
+	var picked []string
 	var sortedByTotal bool
 	var topStatement, openedTrace string
 	err := chromedp.Run(ctx,
 		chromedp.Navigate("http://"+l.HTTPAddr+"/"),
 		chromedp.WaitVisible(`#traces tbody tr.row`),
+		// Drag a rectangle around the slowest trace in the scatter plot:
+		// the list keeps that trace alone.
+		dragAroundSlowest(),
+		chromedp.Poll(`document.querySelectorAll('#traces tbody tr.row').length === 1`, nil),
+		chromedp.Evaluate(`[document.querySelector('#traces tbody tr.row').dataset.trace,
+			Array.from(document.querySelectorAll('#scatter .pt')).sort((a, b) => a.cy.baseVal.value - b.cy.baseVal.value)[0].dataset.trace]`, &picked),
+		chromedp.FullScreenshot(&scatterShot, 100),
+		chromedp.Click(`#clear-selection`, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelectorAll('#traces tbody tr.row').length > 1`, nil),
 		chromedp.SetValue(`#filter`, `annotation.flow = "n-plus-one"`),
 		chromedp.Click(`#apply`),
 		chromedp.Poll(`document.querySelectorAll('#traces tbody tr.row').length === 1`, nil),
@@ -149,11 +160,14 @@ func TestViewerInBrowser(t *testing.T) {
 	if sqlText != "N+1 ×4,N+1 ×4,N+1 ×4,N+1 ×4" || !strings.Contains(firstStatement, "FROM orders WHERE user_id = ?") {
 		t.Errorf("SQL view: flags %s, statement %q", sqlText, firstStatement)
 	}
+	if len(picked) != 2 || picked[0] != picked[1] {
+		t.Errorf("scatter selection kept %v, want the slowest trace", picked)
+	}
 	if !sortedByTotal || topStatement == "" || !strings.HasPrefix(openedTrace, "#/trace/1-") {
 		t.Errorf("database page: sorted by total %v, top statement %q, opened %q", sortedByTotal, topStatement, openedTrace)
 	}
 	dir := t.TempDir()
-	shots := map[string][]byte{"list.png": listShot, "waterfall.png": waterfallShot, "sql.png": traceShot, "map.png": mapShot, "database.png": dbShot}
+	shots := map[string][]byte{"scatter.png": scatterShot, "list.png": listShot, "waterfall.png": waterfallShot, "sql.png": traceShot, "map.png": mapShot, "database.png": dbShot}
 	for name, png := range shots {
 		if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
 			t.Fatal(err)
@@ -164,6 +178,32 @@ func TestViewerInBrowser(t *testing.T) {
 			os.WriteFile(filepath.Join(d, name), png, 0o644)
 		}
 	}
+}
+
+// dragAroundSlowest drags the mouse over the scatter plot around its
+// highest point (the slowest trace).
+func dragAroundSlowest() chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		var c []float64
+		if err := chromedp.Evaluate(`(() => { const p = Array.from(document.querySelectorAll('#scatter .pt')).sort((a, b) => a.cy.baseVal.value - b.cy.baseVal.value)[0].getBoundingClientRect();
+			return [p.x + p.width / 2, p.y + p.height / 2]; })()`, &c).Do(ctx); err != nil {
+			return err
+		}
+		x, y := c[0], c[1]
+		steps := []*input.DispatchMouseEventParams{
+			input.DispatchMouseEvent(input.MouseMoved, x-8, y-8),
+			input.DispatchMouseEvent(input.MousePressed, x-8, y-8).WithButton(input.Left).WithClickCount(1),
+			input.DispatchMouseEvent(input.MouseMoved, x, y).WithButton(input.Left),
+			input.DispatchMouseEvent(input.MouseMoved, x+8, y+8).WithButton(input.Left),
+			input.DispatchMouseEvent(input.MouseReleased, x+8, y+8).WithButton(input.Left).WithClickCount(1),
+		}
+		for _, s := range steps {
+			if err := s.Do(ctx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // profileDir is a directory for the browser's profile. Chromium's helper

@@ -27,24 +27,84 @@ function badges(x) {
   return out;
 }
 
+// scatter draws the listed traces over time (x) and duration (y, log
+// scale), coloured by status. Dragging a rectangle keeps the traces inside
+// it in the list; the chip above the list clears the selection.
+let listTraces = [], selection = null, drag = null;
+
+// One listener for the end of a drag, wherever the mouse is released.
+window.addEventListener("mouseup", (e) => {
+  if (!drag || !drag.start) return;
+  const [cx, cy] = drag.at(e), [sx, sy] = drag.start;
+  drag.start = null;
+  drag.band.setAttribute("width", 0); drag.band.setAttribute("height", 0);
+  if (Math.abs(cx - sx) < 3 && Math.abs(cy - sy) < 3) return;
+  selection = { from: drag.xi(Math.min(sx, cx)), to: drag.xi(Math.max(sx, cx)), min: drag.yi(Math.max(sy, cy)), max: drag.yi(Math.min(sy, cy)) };
+  renderList();
+});
+function scatter(traces) {
+  const box = $("#scatter"), W = box.clientWidth || 900, H = 150, P = 28;
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("width", W); svg.setAttribute("height", H); svg.setAttribute("class", "scatter");
+  const add = (tag, attrs, text) => { const e = document.createElementNS(ns, tag); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); if (text) e.textContent = text; svg.append(e); return e; };
+  if (!traces.length) { box.replaceChildren(); return; }
+  const t0 = Math.min(...traces.map((t) => t.start_time)), t1 = Math.max(...traces.map((t) => t.start_time), t0 + 1e-3);
+  const d = traces.map((t) => Math.max(t.duration, 1e-5));
+  const l0 = Math.log10(Math.min(...d)) - 0.1, l1 = Math.log10(Math.max(...d)) + 0.1;
+  const x = (t) => P + ((t - t0) / (t1 - t0)) * (W - 2 * P);
+  const y = (dur) => H - P + 10 - ((Math.log10(Math.max(dur, 1e-5)) - l0) / (l1 - l0)) * (H - P);
+  const xi = (px) => t0 + ((px - P) / (W - 2 * P)) * (t1 - t0);
+  const yi = (py) => Math.pow(10, l0 + ((H - P + 10 - py) / (H - P)) * (l1 - l0));
+  add("line", { x1: P, y1: H - P + 10, x2: W - P, y2: H - P + 10, stroke: "var(--line)" });
+  add("text", { x: 2, y: 12, fill: "var(--muted)", "font-size": 10 }, ms(Math.pow(10, l1)));
+  add("text", { x: 2, y: H - P + 8, fill: "var(--muted)", "font-size": 10 }, ms(Math.pow(10, l0)));
+  for (const t of traces) {
+    const c = add("circle", { cx: x(t.start_time), cy: y(t.duration), r: 4, class: "pt", "data-trace": t.trace_id,
+      fill: t.fault ? "var(--fault)" : t.throttle ? "var(--throttle)" : t.error ? "var(--error)" : "var(--seg)" });
+    c.append(Object.assign(document.createElementNS(ns, "title"), { textContent: `${t.name} · ${ms(t.duration)}` }));
+  }
+  const band = add("rect", { class: "band", x: 0, y: 0, width: 0, height: 0, fill: "var(--remote)", "fill-opacity": 0.15, stroke: "var(--remote)" });
+  const at = (e) => { const r = svg.getBoundingClientRect(); return [e.clientX - r.left, e.clientY - r.top]; };
+  drag = { start: null, band, at, xi, yi };
+  svg.addEventListener("mousedown", (e) => { drag.start = at(e); e.preventDefault(); });
+  svg.addEventListener("mousemove", (e) => {
+    if (!drag.start) return;
+    const [cx, cy] = at(e), [sx, sy] = drag.start;
+    band.setAttribute("x", Math.min(sx, cx)); band.setAttribute("y", Math.min(sy, cy));
+    band.setAttribute("width", Math.abs(cx - sx)); band.setAttribute("height", Math.abs(cy - sy));
+  });
+  box.replaceChildren(svg);
+}
+
+function renderList() {
+  const tbody = $("#traces tbody");
+  const shown = selection ? listTraces.filter((t) => t.start_time >= selection.from && t.start_time <= selection.to && t.duration >= selection.min && t.duration <= selection.max) : listTraces;
+  $("#selection").replaceChildren(...(selection ? [
+    `${shown.length} of ${listTraces.length} traces between ${ms(selection.min)} and ${ms(selection.max)} `,
+    el("button", { id: "clear-selection", onclick: () => { selection = null; renderList(); } }, "clear")] : []));
+  tbody.replaceChildren(...shown.map((t) => el("tr", { class: "row", "data-trace": t.trace_id, onclick: () => (location.hash = "#/trace/" + t.trace_id) },
+    el("td", {}, new Date(t.start_time * 1000).toLocaleTimeString()),
+    el("td", {}, t.name),
+    el("td", {}, ms(t.duration)),
+    el("td", {}, t.http_status || ""),
+    el("td", {}, ...badges(t), (!t.fault && !t.error && !t.throttle) ? "ok" : ""),
+    el("td", {}, ...Object.entries(t.annotations || {}).map(([k, v]) => el("span", { class: "ann" }, k + "=" + v))))));
+  if (!shown.length) tbody.replaceChildren(el("tr", {}, el("td", { colspan: 6, class: "muted" }, "No traces match.")));
+}
+
 async function showList() {
   const q = new URLSearchParams();
   const f = $("#filter").value.trim();
   if (f) q.set("filter", f);
   if ($("#since").value) q.set("since", $("#since").value);
   q.set("limit", "200");
-  const tbody = $("#traces tbody");
   try {
     const { traces } = await api("/api/traces?" + q);
     showError("");
-    tbody.replaceChildren(...traces.map((t) => el("tr", { class: "row", "data-trace": t.trace_id, onclick: () => (location.hash = "#/trace/" + t.trace_id) },
-      el("td", {}, new Date(t.start_time * 1000).toLocaleTimeString()),
-      el("td", {}, t.name),
-      el("td", {}, ms(t.duration)),
-      el("td", {}, t.http_status || ""),
-      el("td", {}, ...badges(t), (!t.fault && !t.error && !t.throttle) ? "ok" : ""),
-      el("td", {}, ...Object.entries(t.annotations || {}).map(([k, v]) => el("span", { class: "ann" }, k + "=" + v))))));
-    if (!traces.length) tbody.replaceChildren(el("tr", {}, el("td", { colspan: 6, class: "muted" }, "No traces match.")));
+    listTraces = traces;
+    scatter(traces);
+    renderList();
   } catch (e) { showError(e.message); }
 }
 
