@@ -89,6 +89,7 @@ func TestViewerInBrowser(t *testing.T) {
 	var firstStatement string
 	var sqlLabel, httpLabel string
 	var dbShot, scatterShot []byte
+	var sqlTab, metaTab string
 	var picked []string
 	var sortedByTotal bool
 	var topStatement, openedTrace string
@@ -117,6 +118,10 @@ func TestViewerInBrowser(t *testing.T) {
 		chromedp.Evaluate(`(document.querySelector('#waterfall .wf-label.wf-http') || {}).textContent || ''`, &httpLabel),
 		chromedp.Click(`#waterfall .wf-row:nth-child(3)`),
 		chromedp.WaitVisible(`#detail pre`),
+		// The span's details open on its sql tab; the metadata tab has the rows.
+		chromedp.Evaluate(`document.querySelector('#detail .dtabs button.on').dataset.dtab + '|' + document.querySelector('#detail .dpane').textContent`, &sqlTab),
+		chromedp.Click(`#detail .dtabs button[data-dtab="metadata"]`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('#detail .dpane').textContent`, &metaTab),
 		chromedp.FullScreenshot(&waterfallShot, 100),
 		chromedp.Click(`.tabs button[data-tab="sql"]`),
 		chromedp.WaitVisible(`#sql .b-n1`),
@@ -159,6 +164,9 @@ func TestViewerInBrowser(t *testing.T) {
 	}
 	if sqlText != "N+1 ×4,N+1 ×4,N+1 ×4,N+1 ×4" || !strings.Contains(firstStatement, "FROM orders WHERE user_id = ?") {
 		t.Errorf("SQL view: flags %s, statement %q", sqlText, firstStatement)
+	}
+	if !strings.HasPrefix(sqlTab, "sql|") || !strings.Contains(sqlTab, "sanitized_query") || !strings.Contains(metaTab, "rows_read") {
+		t.Errorf("detail tabs: sql %q, metadata %q", sqlTab, metaTab)
 	}
 	if len(picked) != 2 || picked[0] != picked[1] {
 		t.Errorf("scatter selection kept %v, want the slowest trace", picked)

@@ -141,26 +141,50 @@ function show(v, maxDepth = 32) {
 
 const text = (v) => (v === null || v === undefined) ? "" : (typeof v === "object" ? show(v, 4) : String(v));
 
+// detail shows the selected entity beside the waterfall, in tabs: an
+// overview, then each block it has (sql, http, aws, annotations, metadata,
+// exception with stack frames). The most telling block opens first.
+let detailTab = null;
 function detail(n) {
   const d = $("#detail");
-  d.replaceChildren(el("h3", {}, n.name + " (" + n.kind + (n.namespace ? ", " + n.namespace : "") + ")"),
-    el("div", { class: "muted" }, ms(n.end_time - n.start_time), " ", ...badges(n)));
   const fields = n.fields || {};
-  for (const key of ["sql", "http", "aws", "annotations", "metadata", "cause"]) {
-    if (fields[key] === undefined) continue;
-    d.append(el("h3", {}, key));
-    const exceptions = key === "cause" && fields.cause && Array.isArray(fields.cause.exceptions) ? fields.cause.exceptions : null;
-    if (exceptions) {
+  const tabs = [["overview", "overview"]];
+  for (const key of ["sql", "http", "aws", "annotations", "metadata"]) if (fields[key] !== undefined) tabs.push([key, key]);
+  if (fields.cause !== undefined) tabs.push(["cause", "exception"]);
+  const pane = el("div", { class: "dpane" });
+  const render = (key) => {
+    detailTab = key;
+    bar.querySelectorAll("button").forEach((b) => b.classList.toggle("on", b.dataset.dtab === key));
+    if (key === "overview") {
+      pane.replaceChildren(el("table", { class: "kv" }, ...[
+        ["name", n.name], ["kind", n.kind + (n.namespace ? " (" + n.namespace + ")" : "")], ["id", n.id],
+        ["start", new Date(n.start_time * 1000).toISOString()], ["duration", ms(n.end_time - n.start_time)],
+        ["status", n.fault ? "fault" : n.error ? "error" : n.throttle ? "throttle" : "ok"],
+      ].map(([k, v]) => el("tr", {}, el("th", {}, k), el("td", {}, text(v))))));
+      return;
+    }
+    if (key === "cause") {
+      const exceptions = fields.cause && Array.isArray(fields.cause.exceptions) ? fields.cause.exceptions : null;
+      if (!exceptions) { pane.replaceChildren(el("pre", {}, show(fields.cause))); return; }
+      pane.replaceChildren();
       for (const ex of exceptions) {
-        if (!ex || typeof ex !== "object") { d.append(el("pre", {}, show(ex))); continue; }
-        d.append(el("div", {}, el("b", {}, text(ex.type) || "error"), ": ", text(ex.message)));
+        if (!ex || typeof ex !== "object") { pane.append(el("pre", {}, show(ex))); continue; }
+        pane.append(el("div", { class: "exc" }, el("b", {}, text(ex.type) || "error"), ": ", text(ex.message)));
         if (Array.isArray(ex.stack)) {
-          d.append(el("pre", {}, ex.stack.slice(0, 200).map((f) => (f && typeof f === "object")
+          pane.append(el("pre", { class: "stack" }, ex.stack.slice(0, 200).map((f) => (f && typeof f === "object")
             ? `${text(f.label)}\n    ${text(f.path)}:${text(f.line)}` : text(f)).join("\n")));
         }
       }
-    } else d.append(el("pre", {}, show(fields[key])));
-  }
+      return;
+    }
+    pane.replaceChildren(el("pre", {}, show(fields[key])));
+  };
+  const bar = el("div", { class: "dtabs" }, ...tabs.map(([key, title]) => el("button", { "data-dtab": key, onclick: () => render(key) }, title)));
+  d.replaceChildren(el("h3", {}, n.name + " (" + n.kind + (n.namespace ? ", " + n.namespace : "") + ")"),
+    el("div", { class: "muted" }, ms(n.end_time - n.start_time), " ", ...badges(n)), bar, pane);
+  const keys = tabs.map(([k]) => k);
+  const first = ["cause", "sql", "http", "aws"].find((k) => keys.includes(k)) || "overview";
+  render(keys.includes(detailTab) && detailTab !== "overview" ? detailTab : first);
 }
 
 // label says what an entity did, for its waterfall row: the statement and
