@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/openxray/xray/cmd/xray/internal/demo"
 	"github.com/openxray/xray/cmd/xray/internal/local"
 )
@@ -90,6 +91,8 @@ func TestViewerInBrowser(t *testing.T) {
 	var sqlLabel, httpLabel string
 	var dbShot, scatterShot []byte
 	var sqlTab, metaTab string
+	var critRows, collapsed, expanded int
+	var keyed string
 	var picked []string
 	var sortedByTotal bool
 	var topStatement, openedTrace string
@@ -113,6 +116,18 @@ func TestViewerInBrowser(t *testing.T) {
 		chromedp.Click(`#traces tbody tr.row`),
 		chromedp.WaitVisible(`#waterfall .wf-row`),
 		chromedp.Evaluate(`document.querySelectorAll('#waterfall .wf-row').length`, &rows),
+		chromedp.Evaluate(`document.querySelectorAll('#waterfall .wf-row.crit').length`, &critRows),
+		// Collapse the root, expand it again.
+		chromedp.Click(`#waterfall .wf-row:first-child .wf-toggle`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll('#waterfall .wf-row').length`, &collapsed),
+		chromedp.Click(`#waterfall .wf-row:first-child .wf-toggle`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll('#waterfall .wf-row').length`, &expanded),
+		// The keyboard walks the rows: two steps down from the top.
+		chromedp.Focus(`#waterfall`, chromedp.ByQuery),
+		chromedp.KeyEvent(kb.ArrowDown),
+		chromedp.KeyEvent(kb.ArrowDown),
+		chromedp.Evaluate(`document.querySelector('#waterfall .wf-row.sel .wf-title').textContent + '|' + document.querySelector('#detail h3').textContent + '|' +
+			Array.from(document.querySelectorAll('#waterfall .wf-row')).indexOf(document.querySelector('#waterfall .wf-row.sel'))`, &keyed),
 		// Rows say what they did: a statement and its database, a request.
 		chromedp.Evaluate(`(document.querySelector('#waterfall .wf-label.wf-sql') || {}).textContent || ''`, &sqlLabel),
 		chromedp.Evaluate(`(document.querySelector('#waterfall .wf-label.wf-http') || {}).textContent || ''`, &httpLabel),
@@ -164,6 +179,9 @@ func TestViewerInBrowser(t *testing.T) {
 	}
 	if sqlText != "N+1 ×4,N+1 ×4,N+1 ×4,N+1 ×4" || !strings.Contains(firstStatement, "FROM orders WHERE user_id = ?") {
 		t.Errorf("SQL view: flags %s, statement %q", sqlText, firstStatement)
+	}
+	if critRows < 2 || collapsed != 1 || expanded != 6 || !strings.HasPrefix(keyed, "shop.db|shop.db (") || !strings.HasSuffix(keyed, "|2") {
+		t.Errorf("tree: %d rows on the critical path, %d collapsed, %d expanded; keyboard %q", critRows, collapsed, expanded, keyed)
 	}
 	if !strings.HasPrefix(sqlTab, "sql|") || !strings.Contains(sqlTab, "sanitized_query") || !strings.Contains(metaTab, "rows_read") {
 		t.Errorf("detail tabs: sql %q, metadata %q", sqlTab, metaTab)

@@ -211,28 +211,110 @@ function label(n) {
   return null;
 }
 
+// The waterfall is a tree: rows collapse and expand (the toggle, or the
+// arrow keys), the critical path (the chain of last-finishing children
+// that sets each parent's end) is marked, and only the rows in view are in
+// the page, so a trace of 10,000 spans scrolls as one of 10.
+const ROW_H = 22, ROW_BUFFER = 30;
+let wf = null;
+
 function waterfall(tr) {
-  const total = Math.max(tr.end_time - tr.start_time, 1e-6);
-  const rows = [];
-  const visit = (n, depth) => {
-    const left = ((n.start_time - tr.start_time) / total) * 100;
-    const width = Math.max(((n.end_time - n.start_time) / total) * 100, 0.2);
-    const lb = label(n);
-    const mark = n.fault ? "fault" : n.throttle ? "throttle" : n.error ? "error" : "";
-    const row = el("div", { class: "wf-row" + (mark ? " wf-" + mark : ""), "data-kind": n.kind, "data-namespace": n.namespace || "" },
-      el("div", { class: "wf-name", style: `padding-left:${depth * 14}px`, title: n.name + (lb ? "\n" + lb.text : "") },
-        mark ? el("span", { class: "wf-mark", title: mark }, "!") : null,
-        el("span", { class: "wf-title" }, n.name),
-        lb ? el("span", { class: "wf-label wf-" + lb.kind }, lb.text) : null),
-      el("div", { class: "wf-track" }, el("div", { class: "wf-bar", style: `left:${left}%;width:${width}%;background:${colour(n)}` })),
-      el("div", { class: "wf-dur" }, ms(n.end_time - n.start_time)));
-    row.addEventListener("click", () => { document.querySelectorAll(".wf-row.sel").forEach((r) => r.classList.remove("sel")); row.classList.add("sel"); detail(n); });
-    rows.push(row);
-    (n.children || []).forEach((c) => visit(c, depth + 1));
+  const items = [];
+  const visit = (n, depth, parent) => {
+    const it = { n, depth, parent, kids: [], crit: false };
+    items.push(it);
+    if (parent) parent.kids.push(it);
+    (n.children || []).forEach((c) => visit(c, depth + 1, it));
   };
-  (tr.roots || []).forEach((r) => visit(r, 0));
-  $("#waterfall").replaceChildren(...rows);
+  (tr.roots || []).forEach((r) => visit(r, 0, null));
+  const mark = (it) => {
+    it.crit = true;
+    let last = null;
+    for (const k of it.kids) if (k.n.end_time <= it.n.end_time + 1e-9 && (!last || k.n.end_time > last.n.end_time)) last = k;
+    if (last) mark(last);
+  };
+  items.filter((it) => !it.parent).forEach(mark);
+  wf = { tr, total: Math.max(tr.end_time - tr.start_time, 1e-6), items, collapsed: new Set(), sel: null, visible: [] };
+  const box = $("#waterfall");
+  box.scrollTop = 0;
+  box.replaceChildren(el("div", { class: "wf-inner" }));
+  layoutWaterfall();
 }
+
+function layoutWaterfall() {
+  const visible = [];
+  const walk = (it) => { visible.push(it); if (!wf.collapsed.has(it)) it.kids.forEach(walk); };
+  wf.items.filter((it) => !it.parent).forEach(walk);
+  wf.visible = visible;
+  renderWindow();
+}
+
+function renderWindow() {
+  const box = $("#waterfall"), inner = box.firstChild;
+  if (!wf || !inner) return;
+  const first = Math.max(0, Math.floor(box.scrollTop / ROW_H) - ROW_BUFFER);
+  const last = Math.min(wf.visible.length, Math.ceil((box.scrollTop + (box.clientHeight || 600)) / ROW_H) + ROW_BUFFER);
+  inner.style.height = wf.visible.length * ROW_H + "px";
+  inner.style.paddingTop = first * ROW_H + "px";
+  inner.replaceChildren(...wf.visible.slice(first, last).map(wfRow));
+}
+
+function wfRow(it) {
+  const n = it.n, tr = wf.tr;
+  const left = ((n.start_time - tr.start_time) / wf.total) * 100;
+  const width = Math.max(((n.end_time - n.start_time) / wf.total) * 100, 0.2);
+  const lb = label(n);
+  const mark = n.fault ? "fault" : n.throttle ? "throttle" : n.error ? "error" : "";
+  const toggle = it.kids.length
+    ? el("span", { class: "wf-toggle", title: "collapse or expand" }, wf.collapsed.has(it) ? "▸" : "▾")
+    : el("span", { class: "wf-toggle none" }, "");
+  toggle.addEventListener("click", (e) => { e.stopPropagation(); toggleRow(it); });
+  const row = el("div", { class: "wf-row" + (mark ? " wf-" + mark : "") + (it.crit ? " crit" : "") + (it === wf.sel ? " sel" : ""),
+    "data-kind": n.kind, "data-namespace": n.namespace || "" },
+    el("div", { class: "wf-name", style: `padding-left:${it.depth * 14}px`, title: n.name + (lb ? "\n" + lb.text : "") },
+      toggle,
+      mark ? el("span", { class: "wf-mark", title: mark }, "!") : null,
+      el("span", { class: "wf-title" }, n.name),
+      lb ? el("span", { class: "wf-label wf-" + lb.kind }, lb.text) : null),
+    el("div", { class: "wf-track" }, el("div", { class: "wf-bar", title: it.crit ? "on the critical path" : "", style: `left:${left}%;width:${width}%;background:${colour(n)}` })),
+    el("div", { class: "wf-dur" }, ms(n.end_time - n.start_time)));
+  row.addEventListener("click", () => { select(it); $("#waterfall").focus({ preventScroll: true }); });
+  return row;
+}
+
+function toggleRow(it) {
+  if (!it.kids.length) return;
+  if (wf.collapsed.has(it)) wf.collapsed.delete(it); else wf.collapsed.add(it);
+  layoutWaterfall();
+}
+
+function select(it) {
+  wf.sel = it;
+  const i = wf.visible.indexOf(it), box = $("#waterfall");
+  if (i >= 0) {
+    if (i * ROW_H < box.scrollTop) box.scrollTop = i * ROW_H;
+    else if ((i + 1) * ROW_H > box.scrollTop + box.clientHeight) box.scrollTop = (i + 1) * ROW_H - box.clientHeight;
+  }
+  renderWindow();
+  detail(it.n);
+}
+
+$("#waterfall").addEventListener("scroll", () => requestAnimationFrame(renderWindow));
+$("#waterfall").addEventListener("keydown", (e) => {
+  if (!wf || !wf.visible.length) return;
+  const i = Math.max(0, wf.visible.indexOf(wf.sel));
+  const it = wf.visible[i];
+  switch (e.key) {
+    case "ArrowDown": select(wf.visible[Math.min(i + 1, wf.visible.length - 1)]); break;
+    case "ArrowUp": select(wf.visible[Math.max(i - 1, 0)]); break;
+    case "ArrowLeft": if (it.kids.length && !wf.collapsed.has(it)) toggleRow(it); else if (it.parent) select(it.parent); break;
+    case "ArrowRight": if (wf.collapsed.has(it)) toggleRow(it); else if (it.kids.length) select(it.kids[0]); break;
+    case "Home": select(wf.visible[0]); break;
+    case "End": select(wf.visible[wf.visible.length - 1]); break;
+    default: return;
+  }
+  e.preventDefault();
+});
 
 function sqlView(tr) {
   const tbody = $("#sql tbody");
