@@ -1,0 +1,91 @@
+package demo_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/openxray/xray/cmd/xray/internal/daemon"
+)
+
+// TestScaleInBrowser measures the viewer on a store of 100,000 traces:
+// the time from opening each page to its content drawn, in Chromium. It
+// prints figures and asserts nothing about time. Run with XRAY_SCALE=1.
+func TestScaleInBrowser(t *testing.T) {
+	if os.Getenv("XRAY_SCALE") == "" {
+		t.Skip("set XRAY_SCALE=1 to measure")
+	}
+	exe := chromium(t)
+	l := start(t)
+	const n = 100_000
+	now := float64(time.Now().Unix()) - 1800
+	sub := `{"name":"orders@db","id":"%016x","start_time":%f,"end_time":%f,"namespace":"remote","sql":{"url":"postgresql://db/orders","sanitized_query":"SELECT * FROM orders WHERE user_id = $%d","database_type":"PostgreSQL"},"metadata":{"sql":{"rows_read":3}}}`
+	t0 := time.Now()
+	batch := make([]daemon.Document, 0, 500)
+	for i := range n {
+		at := now + float64(i)/100
+		subs := make([]string, 3)
+		for j := range subs {
+			subs[j] = fmt.Sprintf(sub, uint64(i)<<8|uint64(j+1), at, at+0.001*float64(j+1), i%20)
+		}
+		d, err := daemon.ParseDocument([]byte(fmt.Sprintf(`{"name":"svc-%d","id":"%016x","trace_id":"1-5f84c7a1-%024x","start_time":%f,"end_time":%f,"fault":%v,"http":{"request":{"method":"GET","url":"http://x/api"},"response":{"status":%d}},"annotations":{"user":"u%d"},"subsegments":[%s]}`,
+			i%5, uint64(i)<<8, i, at, at+0.01+float64(i%50)/1000, i%97 == 0, 200+(i%7)*50, i%1000, strings.Join(subs, ","))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if batch = append(batch, d); len(batch) == cap(batch) || i == n-1 {
+			if err := l.Store.Write(context.Background(), batch); err != nil {
+				t.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	t.Logf("%d traces written in %v", n, time.Since(t0).Round(time.Millisecond))
+	for _, path := range []string{"/api/traces?limit=200&since=1h", "/api/traces/1-5f84c7a1-000000000000000000000007", "/api/services?since=1h", "/api/database?since=1h"} {
+		t1 := time.Now()
+		resp, err := http.Get("http://" + l.HTTPAddr + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		t.Logf("API %-50s %v", path, time.Since(t1).Round(time.Millisecond))
+	}
+	// From the navigation's start (performance.now's origin) to the page's
+	// content drawn: loading the page, its script, the API answers and the
+	// rendering. Each page in a browser of its own, warmed by one load.
+	measure := func(hash, ready string) float64 {
+		ctx := browser(t, exe)
+		var best float64
+		for i := range 4 {
+			var ms float64
+			if err := chromedp.Run(ctx,
+				chromedp.Navigate("about:blank"),
+				chromedp.Navigate("http://"+l.HTTPAddr+"/"+hash),
+				chromedp.Poll(ready, nil, chromedp.WithPollingInterval(time.Millisecond)),
+				chromedp.Evaluate(`performance.now()`, &ms),
+			); err != nil {
+				t.Fatalf("%s: %v", hash, err)
+			}
+			if i > 0 && (best == 0 || ms < best) {
+				best = ms
+			}
+		}
+		return best
+	}
+	for _, p := range []struct{ name, hash, ready string }{
+		{"trace list (200 rows) with its scatter plot", "#/", `document.querySelectorAll('#traces tbody tr.row').length === 200 && document.querySelectorAll('#scatter .pt').length === 200`},
+		{"a trace", "#/trace/1-5f84c7a1-000000000000000000000007", `document.querySelectorAll('#waterfall .wf-row').length === 4`},
+		{"service map (last hour)", "#/map", `document.querySelectorAll('#map svg .map-node').length > 0`},
+		{"database page (last hour)", "#/db", `document.querySelectorAll('#statements tbody tr.stmt').length > 0`},
+	} {
+		t.Logf("%-45s best of 3: %.0f ms", p.name, measure(p.hash, p.ready))
+	}
+}
