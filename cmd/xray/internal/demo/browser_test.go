@@ -153,7 +153,7 @@ func TestViewerInBrowser(t *testing.T) {
 	for i, a := range []chromedp.Action{
 		// The database page: sort by total time, follow a statement to a
 		// trace it ran in.
-		chromedp.Navigate("http://"+l.HTTPAddr+"/#/db"),
+		chromedp.Navigate("http://" + l.HTTPAddr + "/#/db"),
 		chromedp.WaitVisible(`#statements tbody tr.stmt`, chromedp.ByQuery),
 		chromedp.Click(`#statements th[data-sort="calls"]`),
 		chromedp.Click(`#statements th[data-sort="total_ms"]`),
