@@ -78,6 +78,7 @@ func (s *Server) init() {
 	m.HandleFunc("GET /api/traces/{id}", s.limited(s.trace))
 	m.HandleFunc("GET /api/services", s.limited(s.services))
 	m.HandleFunc("GET /api/database", s.limited(s.database))
+	m.HandleFunc("GET /api/suggest", s.limited(s.suggest))
 	m.HandleFunc("GET /api/status", s.status)
 	m.HandleFunc("GET /api/events", s.events)
 	s.Rules.Register(m)
@@ -339,6 +340,17 @@ func (s *Server) database(w http.ResponseWriter, r *http.Request) {
 		from = time.Now().Add(-time.Hour)
 	}
 	v, err := s.Store.Database(r.Context(), from, r.URL.Query().Get("service"))
+	if err != nil {
+		s.storeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// suggest answers the search builder: services, root names, annotation
+// keys and their most common values.
+func (s *Server) suggest(w http.ResponseWriter, r *http.Request) {
+	v, err := s.Store.Suggest(r.Context())
 	if err != nil {
 		s.storeError(w, r, err)
 		return

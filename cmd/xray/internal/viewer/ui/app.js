@@ -93,11 +93,55 @@ function renderList() {
   if (!shown.length) tbody.replaceChildren(el("tr", {}, el("td", { colspan: 6, class: "muted" }, "No traces match.")));
 }
 
+// The list's state lives in the URL (#/?filter=…&since=…), so a search
+// can be bookmarked and shared.
+function listHash() {
+  const q = new URLSearchParams();
+  const f = $("#filter").value.trim();
+  if (f) q.set("filter", f);
+  q.set("since", $("#since").value);
+  return "#/?" + q;
+}
+
+// The search builder: what the store holds, offered as choices, turned
+// into filter expressions.
+let suggestions = null;
+async function loadSuggestions() {
+  try {
+    suggestions = await api("/api/suggest");
+    const keepS = $("#b-service").value, keepK = $("#b-key").value;
+    $("#b-service").replaceChildren(el("option", { value: "" }, "any service"), ...suggestions.services.map((v) => el("option", { value: v }, v)));
+    $("#b-key").replaceChildren(el("option", { value: "" }, "annotation…"), ...Object.keys(suggestions.annotations).map((k) => el("option", { value: k }, k)));
+    $("#b-service").value = keepS; $("#b-key").value = keepK;
+    suggestValues();
+  } catch (e) { /* the builder stays empty; the free text still works */ }
+}
+function suggestValues() {
+  const vs = (suggestions && suggestions.annotations[$("#b-key").value]) || [];
+  $("#b-values").replaceChildren(...vs.map((v) => el("option", { value: v })));
+}
+$("#b-key").addEventListener("change", suggestValues);
+$("#b-add").addEventListener("click", () => {
+  const q = (v) => '"' + String(v).replace(/\\/g, "\\\\").replace(/"/g, '\\"') + '"';
+  const parts = [];
+  if ($("#b-service").value) parts.push("service(" + q($("#b-service").value) + ")");
+  const k = $("#b-key").value, v = $("#b-value").value.trim();
+  if (k && v) parts.push(`annotation.${k} = ` + (/^-?\d+(\.\d+)?$/.test(v) ? v : q(v)));
+  if ($("#b-status").value) parts.push($("#b-status").value);
+  if ($("#b-min").value) parts.push("responsetime >= " + Number($("#b-min").value));
+  if ($("#b-max").value) parts.push("responsetime <= " + Number($("#b-max").value));
+  if (!parts.length) return;
+  const cur = $("#filter").value.trim();
+  $("#filter").value = (cur ? "(" + cur + ") AND " : "") + parts.join(" AND ");
+  $("#apply").click();
+});
+
 async function showList() {
   const q = new URLSearchParams();
   const f = $("#filter").value.trim();
   if (f) q.set("filter", f);
   if ($("#since").value) q.set("since", $("#since").value);
+  if (!suggestions) loadSuggestions();
   q.set("limit", "200");
   try {
     const { traces } = await api("/api/traces?" + q);
@@ -457,14 +501,23 @@ function route() {
   if (h.startsWith("#/trace/")) { $("#trace-view").hidden = false; showTrace(decodeURIComponent(h.slice(8))); }
   else if (h === "#/map") { $("#map-view").hidden = false; showMap(); }
   else if (h === "#/db") { $("#db-view").hidden = false; showDatabase(); }
-  else { $("#list-view").hidden = false; showList(); }
+  else {
+    $("#list-view").hidden = false;
+    const i = h.indexOf("?");
+    if (i >= 0) {
+      const p = new URLSearchParams(h.slice(i + 1));
+      $("#filter").value = p.get("filter") || "";
+      if (p.has("since")) $("#since").value = p.get("since");
+    }
+    showList();
+  }
 }
 
 document.querySelectorAll(".tabs button").forEach((b) => b.addEventListener("click", () => {
   document.querySelectorAll(".tabs button").forEach((x) => x.classList.toggle("on", x === b));
   for (const t of ["timeline", "sql", "raw"]) $("#tab-" + t).hidden = t !== b.dataset.tab;
 }));
-$("#apply").addEventListener("click", () => { if (location.hash !== "#/" && location.hash !== "") location.hash = "#/"; else showList(); });
+$("#apply").addEventListener("click", () => { const h = listHash(); if (location.hash !== h) location.hash = h; else showList(); });
 $("#filter").addEventListener("keydown", (e) => { if (e.key === "Enter") $("#apply").click(); });
 window.addEventListener("hashchange", route);
 route();
