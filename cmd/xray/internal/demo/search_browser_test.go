@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,7 +13,52 @@ import (
 
 	"github.com/openxray/xray/cmd/xray/internal/demo"
 	"github.com/openxray/xray/cmd/xray/internal/local"
+	"github.com/openxray/xray/cmd/xray/internal/store"
 )
+
+// Two traces side by side: what the second adds, lacks, and does slower.
+func TestCompareTracesInBrowser(t *testing.T) {
+	exe := chromium(t)
+	l := start(t)
+	var out bytes.Buffer
+	if err := demo.Run(context.Background(), demo.Options{Local: local.Options{UDP: l.Daemon.Addr().String(), HTTP: l.HTTPAddr}, Once: true, Out: &out}); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	id := func(flow string) string {
+		list, err := l.Store.Traces(context.Background(), store.Query{Filter: `annotation.flow = "` + flow + `"`, Limit: 1})
+		if err != nil || len(list) != 1 {
+			t.Fatalf("flow %s: %v %v", flow, list, err)
+		}
+		return list[0].TraceID
+	}
+	a, b := id("crud"), id("n-plus-one")
+	var summary, hash string
+	var added, removed, rows int
+	var shot []byte
+	err := chromedp.Run(browser(t, exe),
+		chromedp.Navigate("http://"+l.HTTPAddr+"/#/trace/"+a),
+		chromedp.Poll(`document.querySelector('#compare-with option[value="`+b+`"]') !== null`, nil),
+		chromedp.SetValue(`#compare-with`, b, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector('#compare-with').dispatchEvent(new Event('change')); 0`, nil),
+		chromedp.Poll(`document.querySelectorAll('#compare tbody tr').length > 0`, nil),
+		chromedp.Evaluate(`location.hash`, &hash),
+		chromedp.Text(`#compare-summary`, &summary, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll('#compare tbody tr').length`, &rows),
+		chromedp.Evaluate(`document.querySelectorAll('#compare tbody tr.added').length`, &added),
+		chromedp.Evaluate(`document.querySelectorAll('#compare tbody tr.removed').length`, &removed),
+		chromedp.FullScreenshot(&shot, 100),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hash != "#/compare/"+a+"/"+b || added == 0 || removed == 0 || rows < added+removed || !strings.Contains(summary, "adds") {
+		t.Errorf("compare %q: %d rows, %d added, %d removed, %q", hash, rows, added, removed, summary)
+	}
+	os.WriteFile(filepath.Join(t.TempDir(), "compare.png"), shot, 0o644)
+	if d := os.Getenv("XRAY_TEST_SCREENSHOTS"); d != "" {
+		os.WriteFile(filepath.Join(d, "compare.png"), shot, 0o644)
+	}
+}
 
 // The search builder offers what the store holds and writes the filter;
 // the list's state is in the URL, so a search opens again from a link.

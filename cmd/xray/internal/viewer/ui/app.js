@@ -385,6 +385,7 @@ async function showTrace(id) {
       ? `This trace is too large to show whole: the first ${docs.length} of its ${tr.documents_total} documents are shown.` : "";
     waterfall(tr);
     sqlView(tr);
+    compareChoices(id, root.name);
     $("#raw").textContent = docs.map((d) => show(d)).join("\n\n");
     $("#detail").replaceChildren(el("p", { class: "muted" }, "Select a segment."));
   } catch (e) { showError(e.message); }
@@ -495,12 +496,75 @@ document.querySelectorAll("#statements th[data-sort]").forEach((th) => th.addEve
 $("#db-service").addEventListener("change", showDatabase);
 $("#db-since").addEventListener("change", showDatabase);
 
+// Comparing two traces: spans are matched by their path from the root, of
+// names and what each did (its statement, request or operation; a repeat
+// counts its occurrences), so the table says what
+// the second trace added, what it lacks, and what got slower.
+async function compareChoices(id, name) {
+  let traces = listTraces;
+  if (!traces.length) { try { traces = (await api("/api/traces?limit=200&since=24h")).traces; } catch (e) { traces = []; } }
+  const others = traces.filter((t) => t.trace_id !== id).sort((a, b) => (b.name === name) - (a.name === name));
+  $("#compare-with").replaceChildren(el("option", { value: "" }, "compare with…"),
+    ...others.slice(0, 100).map((t) => el("option", { value: t.trace_id }, `${t.name} · ${ms(t.duration)} · ${new Date(t.start_time * 1000).toLocaleTimeString()}`)));
+  $("#compare-with").onchange = () => { if ($("#compare-with").value) location.hash = "#/compare/" + id + "/" + $("#compare-with").value; };
+}
+
+function spanPaths(tr) {
+  const out = new Map(), order = [];
+  const visit = (n, prefix) => {
+    const lb = label(n);
+    const base = prefix + "\u001f" + n.name + (lb && lb.kind !== "http" ? " · " + lb.text : "");
+    let key = base, i = 1;
+    while (out.has(key)) key = base + "#" + ++i;
+    out.set(key, n); order.push(key);
+    for (const c of n.children || []) visit(c, key);
+  };
+  (tr.roots || []).forEach((r) => visit(r, ""));
+  return { map: out, order };
+}
+
+async function showCompare(a, b) {
+  try {
+    const [ta, tb] = await Promise.all([api("/api/traces/" + encodeURIComponent(a)), api("/api/traces/" + encodeURIComponent(b))]);
+    showError("");
+    const pa = spanPaths(ta), pb = spanPaths(tb);
+    const keys = [...pb.order, ...pa.order.filter((k) => !pb.map.has(k))];
+    let added = 0, removed = 0, slower = 0;
+    const dur = (n) => n.end_time - n.start_time;
+    const rows = keys.map((k) => {
+      const x = pa.map.get(k), y = pb.map.get(k);
+      const depth = k.split("\u001f").length - 2;
+      let cls = "same", what = "";
+      if (!x) { cls = "added"; what = "added"; added++; }
+      else if (!y) { cls = "removed"; what = "removed"; removed++; }
+      else {
+        const d = dur(y) - dur(x);
+        if (d > Math.max(0.0001, dur(x) * 0.1)) { cls = "slower"; what = "slower"; slower++; }
+        else if (-d > Math.max(0.0001, dur(x) * 0.1)) { cls = "faster"; what = "faster"; }
+      }
+      const n = x || y, lb = label(n);
+      return el("tr", { class: cls, "data-path": k },
+        el("td", { style: `padding-left:${8 + depth * 14}px` }, n.name, lb ? el("span", { class: "wf-label" }, lb.text) : null),
+        el("td", { class: "num" }, x ? ms(dur(x)) : ""), el("td", { class: "num" }, y ? ms(dur(y)) : ""),
+        el("td", { class: "num" }, x && y ? (dur(y) >= dur(x) ? "+" : "−") + ms(Math.abs(dur(y) - dur(x))) : ""),
+        el("td", {}, what));
+    });
+    $("#compare-meta").textContent = `A ${a} (${ms(ta.end_time - ta.start_time)}) · B ${b} (${ms(tb.end_time - tb.start_time)})`;
+    $("#compare-summary").textContent = `B adds ${added} span(s), lacks ${removed}, and ${slower} got slower.`;
+    $("#compare tbody").replaceChildren(...rows);
+  } catch (e) { showError(e.message); }
+}
+
 function route() {
   const h = location.hash || "#/";
-  $("#list-view").hidden = true; $("#trace-view").hidden = true; $("#map-view").hidden = true; $("#db-view").hidden = true;
+  $("#list-view").hidden = true; $("#trace-view").hidden = true; $("#map-view").hidden = true; $("#db-view").hidden = true; $("#compare-view").hidden = true;
   if (h.startsWith("#/trace/")) { $("#trace-view").hidden = false; showTrace(decodeURIComponent(h.slice(8))); }
   else if (h === "#/map") { $("#map-view").hidden = false; showMap(); }
   else if (h === "#/db") { $("#db-view").hidden = false; showDatabase(); }
+  else if (h.startsWith("#/compare/")) {
+    const [a, b] = h.slice(10).split("/").map(decodeURIComponent);
+    $("#compare-view").hidden = false; showCompare(a, b);
+  }
   else {
     $("#list-view").hidden = false;
     const i = h.indexOf("?");
