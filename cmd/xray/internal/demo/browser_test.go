@@ -91,6 +91,7 @@ func TestViewerInBrowser(t *testing.T) {
 	var sqlLabel, httpLabel string
 	var dbShot, scatterShot []byte
 	var sqlTab, metaTab string
+	var health, mapFilter string
 	var critRows, collapsed, expanded int
 	var keyed string
 	var picked []string
@@ -146,6 +147,11 @@ func TestViewerInBrowser(t *testing.T) {
 		chromedp.Navigate("http://"+l.HTTPAddr+"/#/map"),
 		chromedp.WaitVisible(`#map svg .map-node`),
 		chromedp.FullScreenshot(&mapShot, 100),
+		// A service's node filters the list to its traces.
+		chromedp.Evaluate(`document.querySelector('#map .map-node[data-name="storefront"]').dataset.health`, &health),
+		chromedp.Click(`#map .map-node[data-name="storefront"]`, chromedp.ByQuery),
+		chromedp.Poll(`!document.querySelector('#list-view').hidden && document.querySelectorAll('#traces tbody tr.row').length > 0`, nil),
+		chromedp.Evaluate(`decodeURIComponent(location.hash) + '|' + document.querySelector('#filter').value`, &mapFilter),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -182,6 +188,9 @@ func TestViewerInBrowser(t *testing.T) {
 	}
 	if critRows < 2 || collapsed != 1 || expanded != 6 || !strings.HasPrefix(keyed, "shop.db|shop.db (") || !strings.HasSuffix(keyed, "|2") {
 		t.Errorf("tree: %d rows on the critical path, %d collapsed, %d expanded; keyboard %q", critRows, collapsed, expanded, keyed)
+	}
+	if health == "" || !strings.Contains(mapFilter, `service("storefront")`) {
+		t.Errorf("service map: health %q, filter after a click %q", health, mapFilter)
 	}
 	if !strings.HasPrefix(sqlTab, "sql|") || !strings.Contains(sqlTab, "sanitized_query") || !strings.Contains(metaTab, "rows_read") {
 		t.Errorf("detail tabs: sql %q, metadata %q", sqlTab, metaTab)

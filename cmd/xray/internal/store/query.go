@@ -402,6 +402,10 @@ type ServiceNode struct {
 	Name  string `json:"name"`
 	Kind  string `json:"kind"` // service, remote, aws
 	Calls int    `json:"calls"`
+	// Faults and Errors count the calls that failed (fault: 5xx and
+	// other failures; error: 4xx), for the node's health.
+	Faults int `json:"faults"`
+	Errors int `json:"errors"`
 }
 
 // ServiceEdge is a caller → callee link.
@@ -423,13 +427,18 @@ func (s *Store) Services(ctx context.Context, since time.Time) (*ServiceMap, err
 	}
 	nodes := map[string]*ServiceNode{}
 	edges := map[[2]string]*ServiceEdge{}
-	node := func(name, kind string) {
+	node := func(name, kind string, x *Node) {
 		n := nodes[name]
 		if n == nil {
 			n = &ServiceNode{Name: name, Kind: kind}
 			nodes[name] = n
 		}
 		n.Calls++
+		if x.Fault {
+			n.Faults++
+		} else if x.Error || x.Throttle {
+			n.Errors++
+		}
 	}
 	edge := func(from, to string, d float64, failed bool) {
 		e := edges[[2]string{from, to}]
@@ -447,7 +456,7 @@ func (s *Store) Services(ctx context.Context, since time.Time) (*ServiceMap, err
 		walk(Assemble(docs), func(n, parent *Node) {
 			switch {
 			case n.Kind == "segment":
-				node(n.Name, "service")
+				node(n.Name, "service", n)
 				if parent != nil {
 					edge(parent.service, n.Name, n.End-n.Start, n.Fault || n.Error)
 				}
@@ -460,7 +469,7 @@ func (s *Store) Services(ctx context.Context, since time.Time) (*ServiceMap, err
 					}
 				}
 				kind := n.Namespace
-				node(n.Name, kind)
+				node(n.Name, kind, n)
 				edge(n.service, n.Name, n.End-n.Start, n.Fault || n.Error)
 			}
 		})

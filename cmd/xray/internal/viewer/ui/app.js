@@ -408,26 +408,42 @@ async function showMap() {
     const pos = new Map();
     for (const n of m.nodes) {
       const d = depth.get(n.name); const row = cols.get(d) || 0; cols.set(d, row + 1);
-      pos.set(n.name, { x: 40 + d * 320, y: 40 + row * 90, n });
+      pos.set(n.name, { x: 40 + d * 400, y: 40 + row * 90, n });
     }
-    const W = 80 + Math.max(1, cols.size) * 320, H = 160 + Math.max(1, ...cols.values()) * 90;
+    const W = 80 + Math.max(1, cols.size) * 400, H = 160 + Math.max(1, ...cols.values()) * 90;
     const ns = "http://www.w3.org/2000/svg";
     const svg = document.createElementNS(ns, "svg");
     svg.setAttribute("width", W); svg.setAttribute("height", H);
     const add = (tag, attrs, text) => { const e = document.createElementNS(ns, tag); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); if (text) e.textContent = text; svg.append(e); return e; };
+    const labelsAt = new Map(); // edge labels between the same columns are stacked, not overlaid
+    const filterTo = (expr) => () => { $("#filter").value = expr; location.hash = "#/?" + new URLSearchParams({ filter: expr, since: $("#since").value }); };
+    const q = (v) => '"' + String(v).replace(/\\/g, "\\\\").replace(/"/g, '\\"') + '"';
     for (const e of m.edges) {
       const a = pos.get(e.from), b = pos.get(e.to); if (!a || !b) continue;
       // Edges that skip a column bend below the nodes they pass.
-      const skip = Math.max(0, Math.round((b.x - a.x) / 320) - 1);
+      const skip = Math.max(0, Math.round((b.x - a.x) / 400) - 1);
       const bend = skip * 70;
       const x1 = a.x + 180, y1 = a.y + 18, x2 = b.x, y2 = b.y + 18;
-      add("path", { d: `M ${x1} ${y1} C ${x1 + 60} ${y1 + bend}, ${x2 - 60} ${y2 + bend}, ${x2} ${y2}`, fill: "none", stroke: e.error_rate > 0 ? "var(--fault)" : "var(--edge)", "stroke-width": 2 });
-      add("text", { x: (x1 + x2) / 2 - 70, y: (y1 + y2) / 2 + bend * 0.75 - 6, fill: "var(--edge-text)", "font-size": 11 }, `${e.calls} calls · ${e.avg_ms.toFixed(1)} ms · ${(e.error_rate * 100).toFixed(0)}% err`);
+      const both = a.n.kind === "service" && b.n.kind === "service";
+      const path = add("path", { d: `M ${x1} ${y1} C ${x1 + 60} ${y1 + bend}, ${x2 - 60} ${y2 + bend}, ${x2} ${y2}`, fill: "none",
+        stroke: e.error_rate > 0 ? "var(--fault)" : "var(--edge)", "stroke-width": 2 + Math.min(4, Math.log10(e.calls + 1)), class: "map-edge" + (both ? " link" : "") });
+      const slot = `${Math.round((x1 + x2) / 2)}:${Math.round((y1 + y2) / 2 + bend * 0.75)}`;
+      const k = labelsAt.get(slot) || 0; labelsAt.set(slot, k + 1);
+      const label = add("text", { x: (x1 + x2) / 2, y: (y1 + y2) / 2 + bend * 0.75 - 6 + k * 13, "text-anchor": "middle", fill: "var(--edge-text)", "font-size": 11, class: "map-edge-label" },
+        `${e.calls} calls · ${e.avg_ms.toFixed(1)} ms · ${(e.error_rate * 100).toFixed(0)}% err`);
+      if (both) { path.addEventListener("click", filterTo(`service(${q(e.from)}) AND service(${q(e.to)})`)); label.addEventListener("click", filterTo(`service(${q(e.from)}) AND service(${q(e.to)})`)); }
     }
     for (const { x, y, n } of pos.values()) {
+      const bad = n.calls ? (n.faults + n.errors) / n.calls : 0;
+      const health = n.faults / Math.max(n.calls, 1) > 0.05 ? "fault" : bad > 0.05 ? "error" : "ok";
       const fill = n.kind === "service" ? "var(--node-service)" : n.kind === "aws" ? "var(--node-aws)" : "var(--node-remote)";
-      add("rect", { x, y, width: 180, height: 36, rx: 6, fill, stroke: "var(--local)", class: "map-node" });
-      add("text", { x: x + 8, y: y + 22, fill: "var(--fg)" }, `${n.name} (${n.calls})`);
+      const stroke = health === "fault" ? "var(--fault)" : health === "error" ? "var(--error)" : "var(--local)";
+      const rect = add("rect", { x, y, width: 180, height: 36, rx: 6, fill, stroke, "stroke-width": health === "ok" ? 1 : 3,
+        class: "map-node" + (n.kind === "service" ? " link" : ""), "data-name": n.name, "data-health": health });
+      const text = add("text", { x: x + 8, y: y + 16, fill: "var(--fg)" }, n.name.length > 24 ? n.name.slice(0, 23) + "…" : n.name);
+      add("text", { x: x + 8, y: y + 30, fill: "var(--muted)", "font-size": 10 }, `${n.calls} calls` + (bad ? ` · ${(bad * 100).toFixed(0)}% failed` : ""));
+      add("title", {}, n.name);
+      if (n.kind === "service") { rect.addEventListener("click", filterTo(`service(${q(n.name)})`)); text.addEventListener("click", filterTo(`service(${q(n.name)})`)); }
     }
     $("#map").replaceChildren(svg);
     if (m.truncated) $("#map").prepend(el("p", { class: "muted", id: "map-note" }, "Only the newest documents of this range were read: the map is partial."));
