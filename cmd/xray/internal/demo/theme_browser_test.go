@@ -10,6 +10,27 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
+// On a laptop-sized window the trace's detail pane goes under the
+// waterfall instead of beside it.
+func TestNarrowWindowInBrowser(t *testing.T) {
+	exe := chromium(t)
+	l := start(t)
+	var wide, narrow string
+	err := chromedp.Run(browser(t, exe),
+		chromedp.Navigate("http://"+l.HTTPAddr+"/#/trace/1-5f000003-dddddddddddddddddddddddd"),
+		chromedp.WaitReady(`#trace-layout`, chromedp.ByQuery),
+		chromedp.Evaluate(`getComputedStyle(document.querySelector('#trace-layout')).flexDirection`, &wide),
+		chromedp.EmulateViewport(1024, 700),
+		chromedp.Evaluate(`getComputedStyle(document.querySelector('#trace-layout')).flexDirection`, &narrow),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wide != "row" || narrow != "column" {
+		t.Errorf("trace layout: %s at 1400 px, %s at 1024 px", wide, narrow)
+	}
+}
+
 // The viewer follows the system's light or dark setting.
 func TestThemesFollowTheSystem(t *testing.T) {
 	exe := chromium(t)
