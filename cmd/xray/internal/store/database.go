@@ -74,9 +74,9 @@ func (s *Store) Database(ctx context.Context, since time.Time, service string) (
 	}
 	stats := map[string]*StatementStats{}
 	dbs := map[string]*DatabaseStats{}
-	for traceID, docs := range byTrace {
+	for traceID, roots := range assembleAll(byTrace) {
 		repeats := map[*Node]map[string]int{} // parent → statement key → calls
-		walk(Assemble(docs), func(n, parent *Node) {
+		walk(roots, func(n, parent *Node) {
 			q, ok := n.Fields["sql"].(map[string]any)
 			if !ok {
 				return

@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/openxray/xray/segtree"
@@ -452,8 +455,8 @@ func (s *Store) Services(ctx context.Context, since time.Time) (*ServiceMap, err
 			e.Errors++
 		}
 	}
-	for _, docs := range byTrace {
-		walk(Assemble(docs), func(n, parent *Node) {
+	for _, roots := range assembleAll(byTrace) {
+		walk(roots, func(n, parent *Node) {
 			switch {
 			case n.Kind == "segment":
 				node(n.Name, "service", n)
@@ -491,6 +494,35 @@ func (s *Store) Services(ctx context.Context, since time.Time) (*ServiceMap, err
 		return sm.Edges[i].To < sm.Edges[j].To
 	})
 	return sm, nil
+}
+
+// assembleAll assembles each trace's documents, on every core: parsing
+// them is most of a service map's or database page's work.
+func assembleAll(byTrace map[string][]json.RawMessage) map[string][]*Node {
+	ids := make([]string, 0, len(byTrace))
+	for id := range byTrace {
+		ids = append(ids, id)
+	}
+	trees := make([][]*Node, len(ids))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(ids) {
+					return
+				}
+				trees[i] = Assemble(byTrace[ids[i]])
+			}
+		})
+	}
+	wg.Wait()
+	out := make(map[string][]*Node, len(ids))
+	for i, id := range ids {
+		out[id] = trees[i]
+	}
+	return out
 }
 
 // recentDocuments reads the documents received since, newest first, by
