@@ -317,31 +317,41 @@ func (r *Recorder) appendCause(dst []byte, c *cause) []byte {
 
 func appendStack(dst []byte, pcs []uintptr) []byte {
 	dst = append(dst, `,"stack":[`...)
-	frames := runtime.CallersFrames(pcs)
 	first := true
-	leading := true // skip the SDK's own frames above the user's call
+	userFrames(pcs, func(f *runtime.Frame) bool {
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = append(dst, `{"path":`...)
+		dst = jsonx.String(dst, f.File)
+		dst = append(dst, `,"line":`...)
+		dst = strconv.AppendInt(dst, int64(f.Line), 10)
+		dst = append(dst, `,"label":`...)
+		dst = jsonx.String(dst, f.Function)
+		dst = append(dst, '}')
+		return true
+	})
+	return append(dst, ']')
+}
+
+// userFrames calls fn for each frame of pcs that has a function or a file,
+// leaving out the SDK's own frames above the user's call, until fn returns
+// false.
+func userFrames(pcs []uintptr, fn func(f *runtime.Frame) bool) {
+	frames := runtime.CallersFrames(pcs)
+	leading := true
 	for {
 		f, more := frames.Next()
 		if leading && sdkFunction(f.Function) && more {
 			continue
 		}
 		leading = false
-		if f.Function != "" || f.File != "" {
-			if !first {
-				dst = append(dst, ',')
-			}
-			first = false
-			dst = append(dst, `{"path":`...)
-			dst = jsonx.String(dst, f.File)
-			dst = append(dst, `,"line":`...)
-			dst = strconv.AppendInt(dst, int64(f.Line), 10)
-			dst = append(dst, `,"label":`...)
-			dst = jsonx.String(dst, f.Function)
-			dst = append(dst, '}')
+		if (f.Function != "" || f.File != "") && !fn(&f) {
+			return
 		}
 		if !more {
-			break
+			return
 		}
 	}
-	return append(dst, ']')
 }

@@ -9,8 +9,6 @@ import (
 	"unsafe"
 
 	"google.golang.org/protobuf/encoding/protowire"
-
-	"github.com/openxray/xray/internal/jsonx"
 )
 
 // OTLP encoding: an entity appended as an OpenTelemetry Span message
@@ -425,35 +423,11 @@ func (r *Recorder) spanAttributes(a *attrs, e *Segment) {
 // object, as in a segment document.
 func metadataAttributes(a *attrs, entries []metaEntry, truncated bool) {
 	for i := range entries {
-		ns := entries[i].ns
-		seen := false
-		for j := 0; j < i; j++ {
-			if entries[j].ns == ns {
-				seen = true
-				break
-			}
-		}
-		if seen {
+		if !firstOfNamespace(entries, i) {
 			continue
 		}
 		a.prefix = "aws.xray.metadata."
-		a.rawString(ns, func(b []byte) []byte {
-			b = append(b, '{')
-			n := 0
-			for j := i; j < len(entries); j++ {
-				if entries[j].ns != ns {
-					continue
-				}
-				if n > 0 {
-					b = append(b, ',')
-				}
-				n++
-				b = jsonx.String(b, entries[j].key)
-				b = append(b, ':')
-				b = entries[j].val.appendJSON(b, -1)
-			}
-			return append(b, '}')
-		})
+		a.rawString(entries[i].ns, func(b []byte) []byte { return appendNamespace(b, entries, i) })
 		a.prefix = ""
 	}
 	if truncated {
@@ -753,25 +727,14 @@ func (r *Recorder) appendExceptionEvents(b []byte, e *Segment, c *cause) []byte 
 // the user's call.
 func appendStackText(b []byte, pcs []uintptr) []byte {
 	start := len(b)
-	frames := runtime.CallersFrames(pcs)
-	leading := true
-	for {
-		f, more := frames.Next()
-		if leading && sdkFunction(f.Function) && more {
-			continue
-		}
-		leading = false
-		if f.Function != "" || f.File != "" {
-			b = append(b, f.Function...)
-			b = append(b, "\n\t"...)
-			b = append(b, f.File...)
-			b = append(b, ':')
-			b = strconv.AppendInt(b, int64(f.Line), 10)
-			b = append(b, '\n')
-		}
-		if !more || len(b)-start > otlpStackTraceMaxSize {
-			break
-		}
-	}
+	userFrames(pcs, func(f *runtime.Frame) bool {
+		b = append(b, f.Function...)
+		b = append(b, "\n\t"...)
+		b = append(b, f.File...)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, int64(f.Line), 10)
+		b = append(b, '\n')
+		return len(b)-start <= otlpStackTraceMaxSize
+	})
 	return b
 }

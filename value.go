@@ -167,43 +167,54 @@ func appendMetadata(dst []byte, entries []metaEntry, truncated bool) []byte {
 	dst = append(dst, `,"metadata":{`...)
 	first := true
 	for i := range entries {
-		ns := entries[i].ns
-		seen := false
-		for j := 0; j < i; j++ {
-			if entries[j].ns == ns {
-				seen = true
-				break
-			}
-		}
-		if seen {
+		if !firstOfNamespace(entries, i) {
 			continue
 		}
 		if !first {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = jsonx.String(dst, ns)
-		dst = append(dst, ":{"...)
-		n := 0
-		for j := i; j < len(entries); j++ {
-			if entries[j].ns != ns {
-				continue
-			}
-			if n > 0 {
-				dst = append(dst, ',')
-			}
-			n++
-			dst = jsonx.String(dst, entries[j].key)
-			dst = append(dst, ':')
-			dst = entries[j].val.appendJSON(dst, -1)
-		}
-		dst = append(dst, '}')
+		dst = jsonx.String(dst, entries[i].ns)
+		dst = append(dst, ':')
+		dst = appendNamespace(dst, entries, i)
 	}
 	if truncated {
 		if !first {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, `"openxray":{"truncated":true}`...)
+	}
+	return append(dst, '}')
+}
+
+// firstOfNamespace reports whether entries[i] is the first entry of its
+// namespace.
+func firstOfNamespace(entries []metaEntry, i int) bool {
+	for j := 0; j < i; j++ {
+		if entries[j].ns == entries[i].ns {
+			return false
+		}
+	}
+	return true
+}
+
+// appendNamespace appends the JSON object of entries[i]'s namespace: its
+// entries from i on (i being the first of them).
+func appendNamespace(dst []byte, entries []metaEntry, i int) []byte {
+	ns := entries[i].ns
+	dst = append(dst, '{')
+	n := 0
+	for j := i; j < len(entries); j++ {
+		if entries[j].ns != ns {
+			continue
+		}
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		n++
+		dst = jsonx.String(dst, entries[j].key)
+		dst = append(dst, ':')
+		dst = entries[j].val.appendJSON(dst, -1)
 	}
 	return append(dst, '}')
 }
