@@ -52,6 +52,19 @@ func remoteParent(sampled bool) context.Context {
 	return trace.ContextWithRemoteSpanContext(context.Background(), sc)
 }
 
+// clientAndServer picks the OpenTelemetry side's client and server spans.
+func clientAndServer(spans []sdktrace.ReadOnlySpan) (client, server sdktrace.ReadOnlySpan) {
+	for _, s := range spans {
+		switch s.SpanKind() {
+		case trace.SpanKindClient:
+			client = s
+		case trace.SpanKindServer:
+			server = s
+		}
+	}
+	return client, server
+}
+
 func xrayRecorder(t *testing.T) (*xray.Recorder, *xraytest.Daemon) {
 	d := xraytest.NewDaemon(t)
 	// Never: the decision comes from the caller's sampled flag.
@@ -103,15 +116,7 @@ func TestW3CAcrossHTTP(t *testing.T) {
 			}
 			continue
 		}
-		var client, server sdktrace.ReadOnlySpan
-		for _, s := range ended {
-			switch s.SpanKind() {
-			case trace.SpanKindClient:
-				client = s
-			case trace.SpanKindServer:
-				server = s
-			}
-		}
+		client, server := clientAndServer(ended)
 		if client == nil || server == nil {
 			t.Fatalf("OpenTelemetry spans: %v", ended)
 		}
@@ -185,15 +190,7 @@ func TestW3CAcrossGRPC(t *testing.T) {
 		t.Fatal(err)
 	}
 	flush(t, rec)
-	var client, server sdktrace.ReadOnlySpan
-	for _, s := range sr.Ended() {
-		switch s.SpanKind() {
-		case trace.SpanKindClient:
-			client = s
-		case trace.SpanKindServer:
-			server = s
-		}
-	}
+	client, server := clientAndServer(sr.Ended())
 	if client == nil || server == nil {
 		t.Fatalf("OpenTelemetry spans: %v", sr.Ended())
 	}

@@ -265,6 +265,12 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) services(w http.ResponseWriter, r *http.Request) {
+	s.answerFrom(w, r, func(from time.Time) (any, error) { return s.Store.Services(r.Context(), from) })
+}
+
+// answerFrom answers with what get reads from the range's start (the last
+// hour when the request names none).
+func (s *Server) answerFrom(w http.ResponseWriter, r *http.Request, get func(from time.Time) (any, error)) {
 	from, _, err := parseRange(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
@@ -273,12 +279,12 @@ func (s *Server) services(w http.ResponseWriter, r *http.Request) {
 	if from.IsZero() {
 		from = time.Now().Add(-time.Hour)
 	}
-	m, err := s.Store.Services(r.Context(), from)
+	v, err := get(from)
 	if err != nil {
 		s.storeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, m)
+	writeJSON(w, http.StatusOK, v)
 }
 
 // eventsHeartbeat is how often an idle event stream sends a comment, so
@@ -331,20 +337,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 // traces received in the range (since=1h by default), of one service
 // (service=name) or all, and a summary per database.
 func (s *Server) database(w http.ResponseWriter, r *http.Request) {
-	from, _, err := parseRange(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err)
-		return
-	}
-	if from.IsZero() {
-		from = time.Now().Add(-time.Hour)
-	}
-	v, err := s.Store.Database(r.Context(), from, r.URL.Query().Get("service"))
-	if err != nil {
-		s.storeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	s.answerFrom(w, r, func(from time.Time) (any, error) {
+		return s.Store.Database(r.Context(), from, r.URL.Query().Get("service"))
+	})
 }
 
 // suggest answers the search builder: services, root names, annotation
