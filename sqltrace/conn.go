@@ -164,37 +164,22 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 	if !hasCtx && !hasLegacy {
 		return nil, driver.ErrSkip
 	}
-	started := c.t.now()
-	sctx, span := c.begin(ctx)
-	sent := query
-	if c.t.Commenting() {
-		sent = comment(ctx, span, query)
-	}
+	started, sctx, span, sent := c.start(ctx, query)
 	var res driver.Result
 	var err error
 	if hasCtx {
 		res, err = ec.ExecContext(sctx, sent, args)
 	} else {
 		var values []driver.Value
-		if values, err = namedToValues(args); err == nil {
-			if err = ctx.Err(); err == nil {
-				res, err = e.Exec(sent, values)
-			}
+		if values, err = legacyValues(ctx, args); err == nil {
+			res, err = e.Exec(sent, values)
 		}
 	}
 	if err == driver.ErrSkip {
 		c.skip(query, span, started)
 		return nil, err
 	}
-	if span != nil {
-		c.t.recordParams(span, query, args)
-		if err == nil {
-			if n, rerr := res.RowsAffected(); rerr == nil {
-				span.AddMetadataToNamespace("sql", "rows_affected", n)
-			}
-		}
-		c.t.finish(span, c.t.sqlFor(query, false), err, started)
-	}
+	c.t.endExec(span, query, false, args, res, err, started)
 	return res, err
 }
 
@@ -207,38 +192,65 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	if !hasCtx && !hasLegacy {
 		return nil, driver.ErrSkip
 	}
-	started := c.t.now()
-	sctx, span := c.begin(ctx)
-	sent := query
-	if c.t.Commenting() {
-		sent = comment(ctx, span, query)
-	}
+	started, sctx, span, sent := c.start(ctx, query)
 	var rs driver.Rows
 	var err error
 	if hasCtx {
 		rs, err = qc.QueryContext(sctx, sent, args)
 	} else {
 		var values []driver.Value
-		if values, err = namedToValues(args); err == nil {
-			if err = ctx.Err(); err == nil {
-				rs, err = q.Query(sent, values)
-			}
+		if values, err = legacyValues(ctx, args); err == nil {
+			rs, err = q.Query(sent, values)
 		}
 	}
 	if err == driver.ErrSkip {
 		c.skip(query, span, started)
 		return nil, err
 	}
+	return c.t.endQuery(span, query, false, args, rs, err, started)
+}
+
+// start begins the subsegment of a statement run on the connection and
+// returns the statement to send: query with its trace comment, when
+// commenting is on.
+func (c *conn) start(ctx context.Context, query string) (started time.Time, sctx context.Context, span *xray.Segment, sent string) {
+	started = c.t.now()
+	sctx, span = c.begin(ctx)
+	sent = query
+	if c.t.Commenting() {
+		sent = comment(ctx, span, query)
+	}
+	return started, sctx, span, sent
+}
+
+// endExec records an Exec's outcome (parameters, rows affected) and
+// closes its subsegment; prepared says whether it ran as a statement.
+func (t *tracer) endExec(span *xray.Segment, query string, prepared bool, args []driver.NamedValue, res driver.Result, err error, started time.Time) {
+	if span == nil {
+		return
+	}
+	t.recordParams(span, query, args)
+	if err == nil {
+		if n, rerr := res.RowsAffected(); rerr == nil {
+			span.AddMetadataToNamespace("sql", "rows_affected", n)
+		}
+	}
+	t.finish(span, t.sqlFor(query, prepared), err, started)
+}
+
+// endQuery records a Query's parameters and, when it failed, closes its
+// subsegment; otherwise the rows it returns close it when they are.
+func (t *tracer) endQuery(span *xray.Segment, query string, prepared bool, args []driver.NamedValue, rs driver.Rows, err error, started time.Time) (driver.Rows, error) {
 	if span == nil {
 		return rs, err
 	}
-	c.t.recordParams(span, query, args)
-	sql := c.t.sqlFor(query, false)
+	t.recordParams(span, query, args)
+	sql := t.sqlFor(query, prepared)
 	if err != nil {
-		c.t.finish(span, sql, err, started)
+		t.finish(span, sql, err, started)
 		return nil, err
 	}
-	return &rows{inner: rs, t: c.t, span: span, sql: sql, started: started}, nil
+	return &rows{inner: rs, t: t, span: span, sql: sql, started: started}, nil
 }
 
 // skip keeps the subsegment of a call the driver answered with ErrSkip for
@@ -330,6 +342,16 @@ func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, e
 	}
 	c.tx = span
 	return &txWrapper{inner: tx, c: c, span: span, started: started}, nil
+}
+
+// legacyValues converts args for a driver without context methods and,
+// as database/sql does before such a call, checks that ctx is not done.
+func legacyValues(ctx context.Context, args []driver.NamedValue) ([]driver.Value, error) {
+	values, err := namedToValues(args)
+	if err == nil {
+		err = ctx.Err()
+	}
+	return values, err
 }
 
 // namedToValues converts arguments for drivers without context methods,

@@ -80,21 +80,11 @@ func (s *stmt) ExecContext(ctx context.Context, args []driver.NamedValue) (drive
 		res, err = ec.ExecContext(sctx, args)
 	} else {
 		var values []driver.Value
-		if values, err = namedToValues(args); err == nil {
-			if err = ctx.Err(); err == nil {
-				res, err = s.inner.Exec(values) //nolint:staticcheck // drivers without contexts
-			}
+		if values, err = legacyValues(ctx, args); err == nil {
+			res, err = s.inner.Exec(values) //nolint:staticcheck // drivers without contexts
 		}
 	}
-	if span != nil {
-		s.c.t.recordParams(span, s.query, args)
-		if err == nil {
-			if n, rerr := res.RowsAffected(); rerr == nil {
-				span.AddMetadataToNamespace("sql", "rows_affected", n)
-			}
-		}
-		s.c.t.finish(span, s.c.t.sqlFor(s.query, true), err, started)
-	}
+	s.c.t.endExec(span, s.query, true, args, res, err, started)
 	return res, err
 }
 
@@ -106,22 +96,11 @@ func (s *stmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driv
 		rs, err = qc.QueryContext(sctx, args)
 	} else {
 		var values []driver.Value
-		if values, err = namedToValues(args); err == nil {
-			if err = ctx.Err(); err == nil {
-				rs, err = s.inner.Query(values) //nolint:staticcheck // drivers without contexts
-			}
+		if values, err = legacyValues(ctx, args); err == nil {
+			rs, err = s.inner.Query(values) //nolint:staticcheck // drivers without contexts
 		}
 	}
-	if span == nil {
-		return rs, err
-	}
-	s.c.t.recordParams(span, s.query, args)
-	sql := s.c.t.sqlFor(s.query, true)
-	if err != nil {
-		s.c.t.finish(span, sql, err, started)
-		return nil, err
-	}
-	return &rows{inner: rs, t: s.c.t, span: span, sql: sql, started: started}, nil
+	return s.c.t.endQuery(span, s.query, true, args, rs, err, started)
 }
 
 func valuesToNamed(args []driver.Value) []driver.NamedValue {
