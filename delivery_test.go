@@ -3,6 +3,7 @@ package xray_test
 import (
 	"context"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -31,8 +32,22 @@ func busyCore(t *testing.T) {
 	})
 }
 
+// serviceHeap gives the test program the live heap of a small service.
+// A test binary's heap is as small as a Go program's can be, so its
+// garbage collector runs every 4 MB allocated, several times during one
+// burst; and the stand-in daemon, unlike the AWS daemon in its own
+// process, shares that collector and the Go scheduler with the program
+// under test, whose collection can hold its reader off for 10 ms. With a
+// 64 MB heap, as services have, the collector does not run during a burst.
+// The ballast holds no pointers, so it costs the collector nothing to mark.
+func serviceHeap(t *testing.T) {
+	ballast := make([]byte, 64<<20)
+	t.Cleanup(func() { runtime.KeepAlive(ballast) })
+}
+
 func deliveryRecorder(t *testing.T) (*xray.Recorder, *xray.UDPEmitter, *xraytest.Daemon) {
 	t.Helper()
+	serviceHeap(t)
 	d := xraytest.NewDaemon(t)
 	e := xray.NewUDPEmitter(d.Addr(), nil)
 	r, err := xray.New(xray.Config{Emitter: e, SamplingStrategy: sampling.Always})
