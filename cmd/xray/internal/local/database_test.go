@@ -62,3 +62,35 @@ func TestDatabaseAggregates(t *testing.T) {
 		t.Errorf("service=worker: %+v", only.Statements)
 	}
 }
+
+// The service map and the database page answer from kept views: a write
+// makes the next answer a new one.
+func TestViewsFollowWrites(t *testing.T) {
+	l := start(t)
+	header := `{"format":"json","version":1}` + "\n"
+	now := float64(time.Now().Unix())
+	doc := func(i int) string {
+		return fmt.Sprintf(`{"name":"svc-%d","id":"%016x","trace_id":"1-5f000002-%024x","start_time":%f,"end_time":%f,"subsegments":[{"name":"db","id":"%016x","start_time":%f,"end_time":%f,"namespace":"remote","sql":{"sanitized_query":"SELECT %d","url":"postgres://h/db"}}]}`,
+			i, i+1, i+1, now, now+0.01, i+100, now, now+0.005, i)
+	}
+	for i := range 3 {
+		var m store.ServiceMap
+		var d store.DatabaseView
+		for range 2 { // the second answer is the kept one
+			if code := getJSON(t, l, "/api/services", &m); code != 200 {
+				t.Fatalf("services: status %d", code)
+			}
+			if code := getJSON(t, l, "/api/database?since=1h", &d); code != 200 {
+				t.Fatalf("database: status %d", code)
+			}
+		}
+		if want := i + min(i, 1); len(m.Nodes) != want { // the services and their database
+			t.Errorf("after %d traces: %d nodes, want %d", i, len(m.Nodes), want)
+		}
+		if got := len(d.Statements); got != i {
+			t.Errorf("after %d traces: %d statements, want %d", i, got, i)
+		}
+		send(t, l, header+doc(i))
+		stored(t, l, int64(i+1))
+	}
+}

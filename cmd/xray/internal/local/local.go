@@ -120,8 +120,9 @@ func Start(ctx context.Context, o Options) (*Local, error) {
 	}
 	srv := newServer(vs)
 
-	l.wg.Add(4)
+	l.wg.Add(5)
 	go func() { defer l.wg.Done(); d.Run(ctx) }()
+	go func() { defer l.wg.Done(); vs.KeepFresh(ctx) }()
 	go func() { defer l.wg.Done(); st.Run(context.WithoutCancel(ctx), d.Documents()) }()
 	go func() { defer l.wg.Done(); st.PruneEvery(ctx, o.Retention, time.Minute) }()
 	go func() {

@@ -30,6 +30,7 @@ type Store struct {
 	stored   atomic.Uint64
 	failed   atomic.Uint64
 	batches  atomic.Uint64
+	gen      atomic.Uint64 // bumped by every change: Generation
 	lastSize atomic.Int64
 
 	subMu sync.Mutex
@@ -391,9 +392,14 @@ func (s *Store) Write(ctx context.Context, docs []daemon.Document) error {
 			}
 		}
 	}
+	// The generation changes both before the commit and after it, so that
+	// no answer computed while it is under way is taken for current, and
+	// no reader that sees the new rows sees the old generation.
+	s.gen.Add(1)
 	if err := tx.Commit(); err != nil {
 		return err
 	}
+	s.gen.Add(1)
 	s.stored.Add(uint64(len(docs)))
 	s.batches.Add(1)
 	s.notify(docs)
@@ -449,8 +455,15 @@ func (s *Store) Prune(ctx context.Context, cutoff time.Time) (int64, error) {
 		return 0, err
 	}
 	n, _ := res.RowsAffected()
+	s.gen.Add(1) // before and after, as in Write
+	defer s.gen.Add(1)
 	return n, tx.Commit()
 }
+
+// Generation returns a number that changes whenever what is stored
+// changes (a batch written, traces pruned): an answer computed at one
+// generation holds until the next.
+func (s *Store) Generation() uint64 { return s.gen.Load() }
 
 // PruneEvery deletes traces older than retention every interval until ctx
 // is done.

@@ -53,6 +53,8 @@ type Server struct {
 	// busy admits a few expensive requests (trace lists, traces, the
 	// service map) at a time, so that their memory stays bounded.
 	busy chan struct{}
+	// views keeps the service map's and the database page's answers.
+	views *views
 }
 
 // MaxConcurrentQueries is how many expensive API requests run at once;
@@ -71,6 +73,7 @@ func (s *Server) init() {
 		s.Rules = DefaultRules()
 	}
 	s.busy = make(chan struct{}, MaxConcurrentQueries)
+	s.views = newViews(s.Store)
 	m := http.NewServeMux()
 	ui, _ := fs.Sub(uiFiles, "ui")
 	m.Handle("GET /", http.FileServerFS(ui))
@@ -265,26 +268,25 @@ func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) services(w http.ResponseWriter, r *http.Request) {
-	s.answerFrom(w, r, func(from time.Time) (any, error) { return s.Store.Services(r.Context(), from) })
-}
-
-// answerFrom answers with what get reads from the range's start (the last
-// hour when the request names none).
-func (s *Server) answerFrom(w http.ResponseWriter, r *http.Request, get func(from time.Time) (any, error)) {
-	from, _, err := parseRange(r)
+	rs, err := parseSpec(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	if from.IsZero() {
-		from = time.Now().Add(-time.Hour)
-	}
-	v, err := get(from)
+	s.answerView(w, r, rs.key("services"), s.servicesFor(rs))
+}
+
+// answerView answers with the kept view key, computed by compute when
+// there is none fresh (views.go).
+func (s *Server) answerView(w http.ResponseWriter, r *http.Request, key string, compute func(ctx context.Context) (any, error)) {
+	body, err := s.views.get(r.Context(), key, compute)
 	if err != nil {
 		s.storeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	w.Write(body)
 }
 
 // eventsHeartbeat is how often an idle event stream sends a comment, so
@@ -337,9 +339,13 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 // traces received in the range (since=1h by default), of one service
 // (service=name) or all, and a summary per database.
 func (s *Server) database(w http.ResponseWriter, r *http.Request) {
-	s.answerFrom(w, r, func(from time.Time) (any, error) {
-		return s.Store.Database(r.Context(), from, r.URL.Query().Get("service"))
-	})
+	rs, err := parseSpec(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	service := r.URL.Query().Get("service")
+	s.answerView(w, r, rs.key("database", service), s.databaseFor(rs, service))
 }
 
 // suggest answers the search builder: services, root names, annotation

@@ -1,0 +1,215 @@
+package viewer
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/openxray/xray/cmd/xray/internal/store"
+)
+
+// The service map and the database page aggregate every trace of their
+// range: on a store of 100,000 traces that takes half a second. Their
+// answers are kept (views) and reused while the store has not changed
+// since (Store.Generation) and for at most viewMaxAge, since their range
+// moves with the clock. KeepFresh recomputes the views that were asked for
+// recently, and the pages' defaults, after each write, so that opening a
+// page answers from memory.
+const (
+	viewMaxAge    = time.Minute
+	viewHot       = 10 * time.Minute       // a view asked for this recently is kept fresh
+	viewDebounce  = 250 * time.Millisecond // after a write, before recomputing
+	viewRefresh   = viewMaxAge / 2         // recompute hot views at least this often
+	maxViews      = 64                     // distinct views remembered
+	viewRecompute = 10 * time.Second       // a recomputation's time limit
+)
+
+type views struct {
+	st *store.Store
+	mu sync.Mutex
+	m  map[string]*view
+}
+
+// view is one kept answer, and how to compute it again.
+type view struct {
+	compute func(ctx context.Context) (any, error)
+
+	mu   sync.Mutex // held while computing, so one request computes and others wait
+	gen  uint64     // the store's generation the answer was computed from
+	at   time.Time  // when it was computed
+	body []byte     // the answer, JSON; nil until computed
+	used time.Time  // last asked for; guarded by views.mu
+}
+
+func newViews(st *store.Store) *views { return &views{st: st, m: map[string]*view{}} }
+
+// get returns the answer for key, computing it when there is no fresh one.
+func (vs *views) get(ctx context.Context, key string, compute func(ctx context.Context) (any, error)) ([]byte, error) {
+	vs.mu.Lock()
+	v := vs.m[key]
+	if v == nil {
+		if len(vs.m) >= maxViews {
+			vs.evictLocked()
+		}
+		v = &view{compute: compute}
+		vs.m[key] = v
+	}
+	v.used = time.Now()
+	vs.mu.Unlock()
+	return v.answer(ctx, vs.st, false)
+}
+
+// answer returns v's answer, recomputed when it is stale or when force is
+// set.
+func (v *view) answer(ctx context.Context, st *store.Store, force bool) ([]byte, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	gen := st.Generation()
+	if !force && v.body != nil && v.gen == gen && time.Since(v.at) < viewMaxAge {
+		return v.body, nil
+	}
+	at := time.Now()
+	a, err := v.compute(ctx)
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(a)
+	if err != nil {
+		return nil, err
+	}
+	v.body, v.gen, v.at = append(body, '\n'), gen, at
+	return v.body, nil
+}
+
+// evictLocked forgets the least recently used view.
+func (vs *views) evictLocked() {
+	var oldest string
+	var t time.Time
+	for k, v := range vs.m {
+		if oldest == "" || v.used.Before(t) {
+			oldest, t = k, v.used
+		}
+	}
+	delete(vs.m, oldest)
+}
+
+// hot returns the views asked for within viewHot, most recent first.
+func (vs *views) hot() []*view {
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	var out []*view
+	for _, v := range vs.m {
+		if time.Since(v.used) < viewHot {
+			out = append(out, v)
+		}
+	}
+	slices.SortFunc(out, func(a, b *view) int { return b.used.Compare(a.used) })
+	return out
+}
+
+// refresh recomputes the hot views that are stale.
+func (vs *views) refresh(ctx context.Context) {
+	for _, v := range vs.hot() {
+		v.mu.Lock()
+		stale := v.body == nil || v.gen != vs.st.Generation() || time.Since(v.at) > viewRefresh
+		v.mu.Unlock()
+		if !stale {
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, viewRecompute)
+		v.answer(rctx, vs.st, true)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// KeepFresh keeps the service map's and the database page's answers
+// computed ahead of requests until ctx is done: the pages' defaults from
+// the start, and every view asked for in the last ten minutes, after each
+// write to the store (once writes pause for a quarter of a second) and at
+// least every half minute. Without it the answers are computed on request
+// and kept while the store does not change.
+func (s *Server) KeepFresh(ctx context.Context) {
+	s.once.Do(s.init)
+	ch, cancel := s.Store.Subscribe()
+	defer cancel()
+	tick := time.NewTicker(viewRefresh)
+	defer tick.Stop()
+	for _, since := range defaultSinces {
+		rs := rangeSpec{since: since}
+		s.views.get(ctx, rs.key("services"), s.servicesFor(rs))
+		s.views.get(ctx, rs.key("database", ""), s.databaseFor(rs, ""))
+	}
+	debounce := time.NewTimer(viewDebounce)
+	defer debounce.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch: // nil when the store has too many listeners: then ticks only
+			debounce.Reset(viewDebounce)
+		case <-debounce.C:
+			s.views.refresh(ctx)
+		case <-tick.C:
+			s.views.refresh(ctx)
+		}
+	}
+}
+
+// defaultSinces are the ranges the pages open with: the map and the
+// database page default to the last hour; the map's "all" is a day.
+var defaultSinces = []time.Duration{time.Hour, 24 * time.Hour}
+
+// rangeSpec is an aggregate's range: from a fixed time, or the last since.
+type rangeSpec struct {
+	since time.Duration
+	from  time.Time
+}
+
+// parseSpec reads a request's range: from (fixed), or since, or the last
+// hour.
+func parseSpec(r *http.Request) (rangeSpec, error) {
+	from, _, err := parseRange(r)
+	if err != nil {
+		return rangeSpec{}, err
+	}
+	if r.URL.Query().Get("from") != "" {
+		return rangeSpec{from: from}, nil
+	}
+	if from.IsZero() {
+		return rangeSpec{since: time.Hour}, nil
+	}
+	d, _ := time.ParseDuration(r.URL.Query().Get("since")) // parseRange checked it
+	return rangeSpec{since: d}, nil
+}
+
+// start is where the range begins now.
+func (rs rangeSpec) start() time.Time {
+	if !rs.from.IsZero() {
+		return rs.from
+	}
+	return time.Now().Add(-rs.since)
+}
+
+// key names the view of kind over the range, with the given parameters.
+func (rs rangeSpec) key(kind string, params ...string) string {
+	k := kind + "|" + rs.since.String() + "|" + strconv.FormatInt(rs.from.UnixNano(), 10)
+	for _, p := range params {
+		k += "|" + strconv.Quote(p)
+	}
+	return k
+}
+
+func (s *Server) servicesFor(rs rangeSpec) func(ctx context.Context) (any, error) {
+	return func(ctx context.Context) (any, error) { return s.Store.Services(ctx, rs.start()) }
+}
+
+func (s *Server) databaseFor(rs rangeSpec, service string) func(ctx context.Context) (any, error) {
+	return func(ctx context.Context) (any, error) { return s.Store.Database(ctx, rs.start(), service) }
+}
