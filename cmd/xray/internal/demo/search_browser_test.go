@@ -71,6 +71,7 @@ func TestSearchBuilderInBrowser(t *testing.T) {
 	}
 	var keys, filter, hash string
 	var built, linked int
+	var named bool
 	err := chromedp.Run(browser(t, exe),
 		chromedp.Navigate("http://"+l.HTTPAddr+"/"),
 		chromedp.WaitVisible(`#traces tbody tr.row`, chromedp.ByQuery),
@@ -88,12 +89,18 @@ func TestSearchBuilderInBrowser(t *testing.T) {
 		chromedp.Navigate("http://"+l.HTTPAddr+"/"+"#/?filter="+url.QueryEscape(`annotation.flow = "n-plus-one"`)+"&since=1h"),
 		chromedp.Poll(`document.querySelectorAll('#traces tbody tr.row').length === 1`, nil),
 		chromedp.Evaluate(`document.querySelectorAll('#traces tbody tr.row').length`, &linked),
+		// A root name, offered from the store: every row has it.
+		chromedp.Poll(`document.querySelector('#b-name option[value="storefront"]') !== null`, nil),
+		chromedp.Evaluate(`document.querySelector('#filter').value = ''; document.querySelector('#b-key').value = ''; document.querySelector('#b-name').value = 'storefront'`, nil),
+		chromedp.Click(`#b-add`, chromedp.ByQuery),
+		chromedp.Poll(`document.querySelector('#filter').value === 'name = "storefront"' && document.querySelectorAll('#traces tbody tr.row').length > 1`, nil),
+		chromedp.Evaluate(`Array.from(document.querySelectorAll('#traces tbody tr.row td:nth-child(2)')).every(td => td.textContent === "storefront")`, &named),
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(keys, "flow") || filter != `annotation.flow = "n-plus-one"` || built != 1 || linked != 1 ||
-		!strings.Contains(hash, "filter=annotation.flow") {
-		t.Errorf("keys %q, filter %q, rows %d, hash %q, from the link %d rows", keys, filter, built, hash, linked)
+		!strings.Contains(hash, "filter=annotation.flow") || !named {
+		t.Errorf("keys %q, filter %q, rows %d, hash %q, from the link %d rows; by name, all rows named %v", keys, filter, built, hash, linked, named)
 	}
 }

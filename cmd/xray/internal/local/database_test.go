@@ -94,3 +94,41 @@ func TestViewsFollowWrites(t *testing.T) {
 		stored(t, l, int64(i+1))
 	}
 }
+
+// The scatter plot's points cover every matching trace of the range, not
+// only the list's page: newest first, as [start, duration, status, id].
+func TestScatterPoints(t *testing.T) {
+	l := start(t)
+	header := `{"format":"json","version":1}` + "\n"
+	now := float64(time.Now().Unix())
+	var docs []string
+	for i := range 300 {
+		docs = append(docs, header+fmt.Sprintf(`{"name":"svc","id":"%016x","trace_id":"1-5f000003-%024x","start_time":%f,"end_time":%f,"fault":%v}`,
+			i+1, i+1, now+float64(i)/1000, now+float64(i)/1000+0.01, i%10 == 0))
+	}
+	send(t, l, docs...)
+	stored(t, l, 300)
+	var v struct {
+		Points [][]any `json:"points"`
+		Total  int     `json:"total"`
+	}
+	if code := getJSON(t, l, "/api/scatter?since=1h", &v); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	if v.Total != 300 || len(v.Points) != 300 {
+		t.Fatalf("%d points of %d, want 300 of 300", len(v.Points), v.Total)
+	}
+	first := v.Points[0]
+	if len(first) != 4 || first[3] != fmt.Sprintf("1-5f000003-%024x", 300) || first[2].(float64) != 0 {
+		t.Errorf("newest point %v", first)
+	}
+	if d := first[1].(float64); d < 0.0099 || d > 0.0101 {
+		t.Errorf("duration %v, want 0.01", d)
+	}
+	if code := getJSON(t, l, "/api/scatter?since=1h&filter=fault", &v); code != 200 || v.Total != 30 || v.Points[0][2].(float64) != 1 {
+		t.Errorf("faults: status %d, %d points, first %v", code, v.Total, v.Points[0])
+	}
+	if code := getJSON(t, l, "/api/scatter?filter=nonsense+%3D", &v); code != 400 {
+		t.Errorf("a bad filter: status %d, want 400", code)
+	}
+}

@@ -40,17 +40,9 @@ type Query struct {
 
 // Traces lists the traces matching q, newest first.
 func (s *Store) Traces(ctx context.Context, q Query) ([]Summary, error) {
-	cond, args, err := compileFilter(q.Filter)
+	cond, args, err := q.where()
 	if err != nil {
-		return nil, &FilterError{err}
-	}
-	if !q.From.IsZero() {
-		cond += " AND t.start_time >= ?"
-		args = append(args, float64(q.From.UnixNano())/1e9)
-	}
-	if !q.To.IsZero() {
-		cond += " AND t.start_time <= ?"
-		args = append(args, float64(q.To.UnixNano())/1e9)
+		return nil, err
 	}
 	limit := q.Limit
 	if limit <= 0 || limit > 1000 {
@@ -102,6 +94,90 @@ func (s *Store) Traces(ctx context.Context, q Query) ([]Summary, error) {
 		sm.Annotations[k] = v
 	}
 	return list, arows.Err()
+}
+
+// MaxPoints bounds the scatter plot's points.
+const MaxPoints = 5000
+
+// Point is one trace in the scatter plot: its start (Unix seconds), its
+// duration (seconds), its status (Fault|Error|Throttle bits) and its ID.
+// It is encoded as a JSON array, [start, duration, status, id], to keep
+// thousands of them small.
+type Point struct {
+	Start, Duration float64
+	Status          int
+	TraceID         string
+}
+
+// Point status bits.
+const (
+	PointFault = 1 << iota
+	PointError
+	PointThrottle
+)
+
+// MarshalJSON encodes p as [start, duration, status, id].
+func (p Point) MarshalJSON() ([]byte, error) {
+	return json.Marshal([]any{p.Start, p.Duration, p.Status, p.TraceID})
+}
+
+// Points returns the newest traces matching q (q.Limit, up to MaxPoints)
+// as points for the scatter plot, and how many traces match in all.
+func (s *Store) Points(ctx context.Context, q Query) (points []Point, total int, err error) {
+	cond, args, err := q.where()
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM traces t WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	limit := q.Limit
+	if limit <= 0 || limit > MaxPoints {
+		limit = MaxPoints
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT t.trace_id, t.start_time, t.end_time - t.start_time, t.fault, t.error, t.throttle
+		FROM traces t WHERE `+cond+` ORDER BY t.start_time DESC LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	points = []Point{}
+	for rows.Next() {
+		var p Point
+		var fault, errFlag, throttle bool
+		if err := rows.Scan(&p.TraceID, &p.Start, &p.Duration, &fault, &errFlag, &throttle); err != nil {
+			return nil, 0, err
+		}
+		p.Start, p.Duration = finite(p.Start), finite(p.Duration)
+		if fault {
+			p.Status |= PointFault
+		}
+		if errFlag {
+			p.Status |= PointError
+		}
+		if throttle {
+			p.Status |= PointThrottle
+		}
+		points = append(points, p)
+	}
+	return points, total, rows.Err()
+}
+
+// where compiles q's filter and range into a condition on traces t.
+func (q Query) where() (string, []any, error) {
+	cond, args, err := compileFilter(q.Filter)
+	if err != nil {
+		return "", nil, &FilterError{err}
+	}
+	if !q.From.IsZero() {
+		cond += " AND t.start_time >= ?"
+		args = append(args, float64(q.From.UnixNano())/1e9)
+	}
+	if !q.To.IsZero() {
+		cond += " AND t.start_time <= ?"
+		args = append(args, float64(q.To.UnixNano())/1e9)
+	}
+	return cond, args, nil
 }
 
 // FilterError says why a filter expression was refused.

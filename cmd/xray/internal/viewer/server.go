@@ -82,6 +82,7 @@ func (s *Server) init() {
 	m.HandleFunc("GET /api/services", s.limited(s.services))
 	m.HandleFunc("GET /api/database", s.limited(s.database))
 	m.HandleFunc("GET /api/suggest", s.limited(s.suggest))
+	m.HandleFunc("GET /api/scatter", s.limited(s.scatter))
 	m.HandleFunc("GET /api/status", s.status)
 	m.HandleFunc("GET /api/events", s.events)
 	s.Rules.Register(m)
@@ -238,6 +239,12 @@ func (s *Server) traces(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	list, err := s.Store.Traces(r.Context(), store.Query{Filter: r.URL.Query().Get("filter"), From: from, To: to, Limit: limit})
+	s.answerQuery(w, r, err, map[string]any{"traces": list})
+}
+
+// answerQuery answers a query over the traces: its answer, or 400 for a
+// filter the store refused, or the store's failure.
+func (s *Server) answerQuery(w http.ResponseWriter, r *http.Request, err error, answer any) {
 	var fe *store.FilterError
 	switch {
 	case errors.As(err, &fe):
@@ -245,8 +252,21 @@ func (s *Server) traces(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.storeError(w, r, err)
 	default:
-		writeJSON(w, http.StatusOK, map[string]any{"traces": list})
+		writeJSON(w, http.StatusOK, answer)
 	}
+}
+
+// scatter answers the scatter plot: the newest traces matching the filter
+// and range (up to store.MaxPoints) as [start, duration, status, id], and
+// how many match in all.
+func (s *Server) scatter(w http.ResponseWriter, r *http.Request) {
+	from, to, err := parseRange(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	points, total, err := s.Store.Points(r.Context(), store.Query{Filter: r.URL.Query().Get("filter"), From: from, To: to})
+	s.answerQuery(w, r, err, map[string]any{"points": points, "total": total})
 }
 
 func (s *Server) trace(w http.ResponseWriter, r *http.Request) {

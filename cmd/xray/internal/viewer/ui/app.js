@@ -27,10 +27,12 @@ function badges(x) {
   return out;
 }
 
-// scatter draws the listed traces over time (x) and duration (y, log
-// scale), coloured by status. Dragging a rectangle keeps the traces inside
-// it in the list; the chip above the list clears the selection.
-let listTraces = [], selection = null, drag = null;
+// scatter draws the traces of the list's filter and range over time (x)
+// and duration (y, log scale), coloured by status: the newest 5,000 of them
+// (/api/scatter), not only the listed ones. Dragging a rectangle lists the
+// traces inside it (a query on the server, so traces the list's first page
+// did not hold are found); the chip above the list clears the selection.
+let listTraces = [], listTotal = 0, selection = null, drag = null;
 
 // One listener for the end of a drag, wherever the mouse is released.
 window.addEventListener("mouseup", (e) => {
@@ -40,18 +42,20 @@ window.addEventListener("mouseup", (e) => {
   drag.band.setAttribute("width", 0); drag.band.setAttribute("height", 0);
   if (Math.abs(cx - sx) < 3 && Math.abs(cy - sy) < 3) return;
   selection = { from: drag.xi(Math.min(sx, cx)), to: drag.xi(Math.max(sx, cx)), min: drag.yi(Math.max(sy, cy)), max: drag.yi(Math.min(sy, cy)) };
-  renderList();
+  loadList();
 });
-function scatter(traces) {
+const FAULT = 1, ERROR = 2, THROTTLE = 4;
+function scatter(points) {
   const box = $("#scatter"), W = box.clientWidth || 900, H = 150, P = 28;
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("width", W); svg.setAttribute("height", H); svg.setAttribute("class", "scatter");
   const add = (tag, attrs, text) => { const e = document.createElementNS(ns, tag); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); if (text) e.textContent = text; svg.append(e); return e; };
-  if (!traces.length) { box.replaceChildren(); return; }
-  const t0 = Math.min(...traces.map((t) => t.start_time)), t1 = Math.max(...traces.map((t) => t.start_time), t0 + 1e-3);
-  const d = traces.map((t) => Math.max(t.duration, 1e-5));
-  const l0 = Math.log10(Math.min(...d)) - 0.1, l1 = Math.log10(Math.max(...d)) + 0.1;
+  if (!points.length) { box.replaceChildren(); return; }
+  let t0 = Infinity, t1 = -Infinity, d0 = Infinity, d1 = -Infinity;
+  for (const [t, d] of points) { t0 = Math.min(t0, t); t1 = Math.max(t1, t); d0 = Math.min(d0, d); d1 = Math.max(d1, d); }
+  t1 = Math.max(t1, t0 + 1e-3);
+  const l0 = Math.log10(Math.max(d0, 1e-5)) - 0.1, l1 = Math.log10(Math.max(d1, 1e-5)) + 0.1;
   const x = (t) => P + ((t - t0) / (t1 - t0)) * (W - 2 * P);
   const y = (dur) => H - P + 10 - ((Math.log10(Math.max(dur, 1e-5)) - l0) / (l1 - l0)) * (H - P);
   const xi = (px) => t0 + ((px - P) / (W - 2 * P)) * (t1 - t0);
@@ -59,11 +63,16 @@ function scatter(traces) {
   add("line", { x1: P, y1: H - P + 10, x2: W - P, y2: H - P + 10, stroke: "var(--line)" });
   add("text", { x: 2, y: 12, fill: "var(--muted)", "font-size": 10 }, ms(Math.pow(10, l1)));
   add("text", { x: 2, y: H - P + 8, fill: "var(--muted)", "font-size": 10 }, ms(Math.pow(10, l0)));
-  for (const t of traces) {
-    const c = add("circle", { cx: x(t.start_time), cy: y(t.duration), r: 4, class: "pt", "data-trace": t.trace_id,
-      fill: t.fault ? "var(--fault)" : t.throttle ? "var(--throttle)" : t.error ? "var(--error)" : "var(--seg)" });
-    c.append(Object.assign(document.createElementNS(ns, "title"), { textContent: `${t.name} · ${ms(t.duration)}` }));
+  // One string of markup for thousands of points is much faster than a
+  // DOM call per point; the IDs are checked trace IDs.
+  let dots = "";
+  for (const [t, d, st, id] of points) {
+    const fill = st & FAULT ? "var(--fault)" : st & THROTTLE ? "var(--throttle)" : st & ERROR ? "var(--error)" : "var(--seg)";
+    dots += `<circle class="pt" cx="${x(t).toFixed(1)}" cy="${y(d).toFixed(1)}" r="3.5" fill="${fill}" data-trace="${/^[0-9a-f-]+$/.test(id) ? id : ""}"><title>${ms(d)}</title></circle>`;
   }
+  const g = document.createElementNS(ns, "g");
+  g.innerHTML = dots;
+  svg.append(g);
   const band = add("rect", { class: "band", x: 0, y: 0, width: 0, height: 0, fill: "var(--remote)", "fill-opacity": 0.15, stroke: "var(--remote)" });
   const at = (e) => { const r = svg.getBoundingClientRect(); return [e.clientX - r.left, e.clientY - r.top]; };
   drag = { start: null, band, at, xi, yi };
@@ -79,10 +88,10 @@ function scatter(traces) {
 
 function renderList() {
   const tbody = $("#traces tbody");
-  const shown = selection ? listTraces.filter((t) => t.start_time >= selection.from && t.start_time <= selection.to && t.duration >= selection.min && t.duration <= selection.max) : listTraces;
+  const shown = listTraces;
   $("#selection").replaceChildren(...(selection ? [
-    `${shown.length} of ${listTraces.length} traces between ${ms(selection.min)} and ${ms(selection.max)} `,
-    el("button", { id: "clear-selection", onclick: () => { selection = null; renderList(); } }, "clear")] : []));
+    `${shown.length}${shown.length === 200 ? "+" : ""} traces between ${ms(selection.min)} and ${ms(selection.max)}, ${new Date(selection.from * 1000).toLocaleTimeString()}–${new Date(selection.to * 1000).toLocaleTimeString()} `,
+    el("button", { id: "clear-selection", onclick: () => { selection = null; loadList(); } }, "clear")] : listTotal > shown.length ? [`the newest ${shown.length} of ${listTotal} traces`] : []));
   tbody.replaceChildren(...shown.map((t) => el("tr", { class: "row", "data-trace": t.trace_id, onclick: () => (location.hash = "#/trace/" + t.trace_id) },
     el("td", {}, new Date(t.start_time * 1000).toLocaleTimeString()),
     el("td", {}, t.name),
@@ -109,7 +118,9 @@ let suggestions = null;
 async function loadSuggestions() {
   try {
     suggestions = await api("/api/suggest");
-    const keepS = $("#b-service").value, keepK = $("#b-key").value;
+    const keepS = $("#b-service").value, keepK = $("#b-key").value, keepN = $("#b-name").value;
+    $("#b-name").replaceChildren(el("option", { value: "" }, "any name"), ...suggestions.names.map((v) => el("option", { value: v }, v)));
+    $("#b-name").value = keepN;
     $("#b-service").replaceChildren(el("option", { value: "" }, "any service"), ...suggestions.services.map((v) => el("option", { value: v }, v)));
     $("#b-key").replaceChildren(el("option", { value: "" }, "annotation…"), ...Object.keys(suggestions.annotations).map((k) => el("option", { value: k }, k)));
     $("#b-service").value = keepS; $("#b-key").value = keepK;
@@ -125,6 +136,7 @@ $("#b-add").addEventListener("click", () => {
   const q = (v) => '"' + String(v).replace(/\\/g, "\\\\").replace(/"/g, '\\"') + '"';
   const parts = [];
   if ($("#b-service").value) parts.push("service(" + q($("#b-service").value) + ")");
+  if ($("#b-name").value) parts.push("name = " + q($("#b-name").value));
   const k = $("#b-key").value, v = $("#b-value").value.trim();
   if (k && v) parts.push(`annotation.${k} = ` + (/^-?\d+(\.\d+)?$/.test(v) ? v : q(v)));
   if ($("#b-status").value) parts.push($("#b-status").value);
@@ -136,18 +148,45 @@ $("#b-add").addEventListener("click", () => {
   $("#apply").click();
 });
 
-async function showList() {
+// listQuery is the list's filter and range as query parameters.
+function listQuery() {
   const q = new URLSearchParams();
   const f = $("#filter").value.trim();
   if (f) q.set("filter", f);
   if ($("#since").value) q.set("since", $("#since").value);
+  return q;
+}
+
+// showList loads the scatter plot and the list; a new search clears the
+// selection.
+async function showList() {
+  selection = null;
   if (!suggestions) loadSuggestions();
+  const q = listQuery();
+  try {
+    const [pts] = await Promise.all([api("/api/scatter?" + q), loadList()]);
+    listTotal = pts.total;
+    scatter(pts.points);
+    renderList();
+  } catch (e) { showError(e.message); }
+}
+
+// loadList lists the newest 200 traces of the search, within the scatter
+// plot's selection if there is one.
+async function loadList() {
+  const q = listQuery();
+  if (selection) {
+    const f = q.get("filter");
+    const within = `responsetime >= ${selection.min.toPrecision(6)} AND responsetime <= ${selection.max.toPrecision(6)}`;
+    q.set("filter", f ? `(${f}) AND ${within}` : within);
+    q.delete("since");
+    q.set("from", selection.from.toFixed(6)); q.set("to", selection.to.toFixed(6));
+  }
   q.set("limit", "200");
   try {
     const { traces } = await api("/api/traces?" + q);
     showError("");
     listTraces = traces;
-    scatter(traces);
     renderList();
   } catch (e) { showError(e.message); }
 }
