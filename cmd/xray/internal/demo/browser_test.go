@@ -13,8 +13,10 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/openxray/xray"
 	"github.com/openxray/xray/cmd/xray/internal/demo"
 	"github.com/openxray/xray/cmd/xray/internal/local"
+	"github.com/openxray/xray/sampling"
 )
 
 func start(t *testing.T) *local.Local {
@@ -69,8 +71,12 @@ func browser(t *testing.T, exe string) context.Context {
 	return ctx
 }
 
-// The viewer in a real browser: filter by annotation, open the trace, see
-// the waterfall and the SQL view with its N+1 flag.
+// The viewer in a real browser, every page in the order issue 17 lists
+// them, each with a screenshot: filter from the scatter plot, open a
+// trace, read a SQL label on a waterfall row, select a span and read its
+// sql tab, compare two traces, the service map, open the database page and
+// sort by total time, follow a statement to its trace, and see a live
+// trace appear.
 func TestViewerInBrowser(t *testing.T) {
 	exe := chromium(t)
 	l := start(t)
@@ -97,6 +103,9 @@ func TestViewerInBrowser(t *testing.T) {
 	var picked []string
 	var sortedByTotal bool
 	var topStatement, openedTrace string
+	var compared int
+	var compareShot, liveShot []byte
+	var liveRows string
 	err := chromedp.Run(ctx,
 		chromedp.Navigate("http://"+l.HTTPAddr+"/"),
 		chromedp.WaitVisible(`#traces tbody tr.row`),
@@ -144,6 +153,12 @@ func TestViewerInBrowser(t *testing.T) {
 		chromedp.Text(`#sql tbody tr:nth-child(2) code`, &firstStatement),
 		chromedp.Evaluate(`Array.from(document.querySelectorAll('#sql .b-n1')).map(b => b.textContent).join(',')`, &sqlText),
 		chromedp.FullScreenshot(&traceShot, 100),
+		// Compare this trace with another the trace page offers.
+		chromedp.Poll(`document.querySelectorAll('#compare-with option').length > 1`, nil),
+		chromedp.Evaluate(`(() => { const s = document.querySelector('#compare-with'); s.value = s.options[1].value; s.dispatchEvent(new Event('change')); })()`, nil),
+		chromedp.Poll(`location.hash.startsWith('#/compare/') && document.querySelectorAll('#compare tbody tr').length > 0`, nil),
+		chromedp.Evaluate(`document.querySelectorAll('#compare tbody tr.added, #compare tbody tr.removed, #compare tbody tr.slower, #compare tbody tr.faster').length`, &compared),
+		chromedp.FullScreenshot(&compareShot, 100),
 		chromedp.Navigate("http://"+l.HTTPAddr+"/#/map"),
 		chromedp.WaitVisible(`#map svg .map-node`),
 		chromedp.FullScreenshot(&mapShot, 100),
@@ -172,6 +187,23 @@ func TestViewerInBrowser(t *testing.T) {
 		chromedp.Click(`#statements tbody tr.examples:not([hidden]) a.example`, chromedp.ByQuery),
 		chromedp.Poll(`!document.querySelector('#trace-view').hidden && document.querySelectorAll('#waterfall .wf-row').length > 0`, nil),
 		chromedp.Evaluate(`location.hash`, &openedTrace),
+		// Back to the list, where a trace recorded now appears without a
+		// reload.
+		chromedp.Navigate("http://" + l.HTTPAddr + "/#/?filter=&since=1h"),
+		chromedp.Poll(`document.querySelector('#live').classList.contains('on') && document.querySelectorAll('#traces tbody tr.row').length > 0`, nil),
+		chromedp.ActionFunc(func(context.Context) error {
+			rec, err := xray.New(xray.Config{DaemonAddr: l.Daemon.Addr().String(), SamplingStrategy: sampling.Always})
+			if err != nil {
+				return err
+			}
+			defer rec.Close(context.Background())
+			_, seg := rec.BeginSegment(context.Background(), "live-walk")
+			seg.Close(nil)
+			return rec.Flush(context.Background())
+		}),
+		chromedp.Poll(`Array.from(document.querySelectorAll('#traces tbody tr.row td:nth-child(2)')).some(td => td.textContent === 'live-walk')`, nil),
+		chromedp.Evaluate(`document.querySelector('#traces tbody tr.row td:nth-child(2)').textContent`, &liveRows),
+		chromedp.FullScreenshot(&liveShot, 100),
 	} {
 		if err := chromedp.Run(ctx, a); err != nil {
 			t.Fatalf("database page, step %d: %v", i, err)
@@ -201,8 +233,12 @@ func TestViewerInBrowser(t *testing.T) {
 	if !sortedByTotal || topStatement == "" || !strings.HasPrefix(openedTrace, "#/trace/1-") {
 		t.Errorf("database page: sorted by total %v, top statement %q, opened %q", sortedByTotal, topStatement, openedTrace)
 	}
+	if compared == 0 || liveRows != "live-walk" {
+		t.Errorf("compare: %d rows added, removed, slower or faster; live: newest row %q", compared, liveRows)
+	}
 	dir := t.TempDir()
-	shots := map[string][]byte{"scatter.png": scatterShot, "list.png": listShot, "waterfall.png": waterfallShot, "sql.png": traceShot, "map.png": mapShot, "database.png": dbShot}
+	shots := map[string][]byte{"1-scatter.png": scatterShot, "2-list.png": listShot, "3-waterfall.png": waterfallShot, "4-sql.png": traceShot,
+		"5-compare.png": compareShot, "6-map.png": mapShot, "7-database.png": dbShot, "8-live.png": liveShot}
 	for name, png := range shots {
 		if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
 			t.Fatal(err)

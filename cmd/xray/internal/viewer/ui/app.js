@@ -161,6 +161,12 @@ function listQuery() {
 // selection.
 async function showList() {
   selection = null;
+  return refreshList();
+}
+
+// refreshList reloads the scatter plot and the list, keeping the
+// selection: new traces arrived.
+async function refreshList() {
   if (!suggestions) loadSuggestions();
   const q = listQuery();
   try {
@@ -556,7 +562,9 @@ $("#db-since").addEventListener("change", showDatabase);
 // counts its occurrences), so the table says what
 // the second trace added, what it lacks, and what got slower.
 async function compareChoices(id, name) {
-  let traces = listTraces;
+  // The list's traces, or the recent ones when the list offers no other
+  // (a narrow search, or a trace opened from a link).
+  let traces = listTraces.filter((t) => t.trace_id !== id);
   if (!traces.length) { try { traces = (await api("/api/traces?limit=200&since=24h")).traces; } catch (e) { traces = []; } }
   const others = traces.filter((t) => t.trace_id !== id).sort((a, b) => (b.name === name) - (a.name === name));
   $("#compare-with").replaceChildren(el("option", { value: "" }, "compare with…"),
@@ -650,7 +658,7 @@ function live() {
   es.addEventListener("traces", () => {
     if ($("#list-view").hidden) return;
     clearTimeout(liveTimer);
-    liveTimer = setTimeout(showList, 250);
+    liveTimer = setTimeout(refreshList, 250);
   });
   es.onopen = () => $("#live").classList.add("on");
   es.onerror = () => $("#live").classList.remove("on");
