@@ -48,7 +48,7 @@ func TestScaleInBrowser(t *testing.T) {
 		}
 	}
 	t.Logf("%d traces written in %v", n, time.Since(t0).Round(time.Millisecond))
-	for _, path := range []string{"/api/traces?limit=200&since=1h", "/api/traces/1-5f84c7a1-000000000000000000000007", "/api/services?since=1h", "/api/database?since=1h"} {
+	for _, path := range []string{"/api/traces?limit=200&since=1h", "/api/scatter?since=1h", "/api/suggest", "/api/traces/1-5f84c7a1-000000000000000000000007", "/api/services?since=1h", "/api/database?since=1h"} {
 		t1 := time.Now()
 		resp, err := http.Get("http://" + l.HTTPAddr + path)
 		if err != nil {

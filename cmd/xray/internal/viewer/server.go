@@ -371,13 +371,10 @@ func (s *Server) database(w http.ResponseWriter, r *http.Request) {
 // suggest answers the search builder: services, root names, annotation
 // keys and their most common values.
 func (s *Server) suggest(w http.ResponseWriter, r *http.Request) {
-	v, err := s.Store.Suggest(r.Context())
-	if err != nil {
-		s.storeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
+	s.answerView(w, r, "suggest", s.suggestions)
 }
+
+func (s *Server) suggestions(ctx context.Context) (any, error) { return s.Store.Suggest(ctx) }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	st := map[string]any{

@@ -13,7 +13,8 @@ import (
 )
 
 // The service map and the database page aggregate every trace of their
-// range: on a store of 100,000 traces that takes half a second. Their
+// range: on a store of 100,000 traces that takes half a second. The search
+// builder's suggestions count every annotation. Their
 // answers are kept (views) and reused while the store has not changed
 // since (Store.Generation) and for at most viewMaxAge, since their range
 // moves with the clock. KeepFresh recomputes the views that were asked for
@@ -129,9 +130,9 @@ func (vs *views) refresh(ctx context.Context) {
 	}
 }
 
-// KeepFresh keeps the service map's and the database page's answers
-// computed ahead of requests until ctx is done: the pages' defaults from
-// the start, and every view asked for in the last ten minutes, after each
+// KeepFresh keeps the service map's and the database page's answers, and
+// the search builder's suggestions, computed ahead of requests until ctx is
+// done: the pages' defaults from the start, and every view asked for in the last ten minutes, after each
 // write to the store (once writes pause for a quarter of a second) and at
 // least every half minute. Without it the answers are computed on request
 // and kept while the store does not change.
@@ -146,6 +147,7 @@ func (s *Server) KeepFresh(ctx context.Context) {
 		s.views.get(ctx, rs.key("services"), s.servicesFor(rs))
 		s.views.get(ctx, rs.key("database", ""), s.databaseFor(rs, ""))
 	}
+	s.views.get(ctx, "suggest", s.suggestions)
 	debounce := time.NewTimer(viewDebounce)
 	defer debounce.Stop()
 	for {
