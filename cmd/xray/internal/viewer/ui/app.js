@@ -438,7 +438,7 @@ async function showTrace(id) {
 
 async function showMap() {
   try {
-    const m = await api("/api/services?since=" + ($("#since").value || "24h"));
+    const m = await api("/api/services?since=" + $("#map-since").value);
     showError("");
     // Columns by the longest chain of calls leading to a node, so that
     // every callee stands right of all its callers (cycles are cut).
@@ -461,7 +461,7 @@ async function showMap() {
     svg.setAttribute("width", W); svg.setAttribute("height", H);
     const add = (tag, attrs, text) => { const e = document.createElementNS(ns, tag); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); if (text) e.textContent = text; svg.append(e); return e; };
     const labelsAt = new Map(); // edge labels between the same columns are stacked, not overlaid
-    const filterTo = (expr) => () => { $("#filter").value = expr; location.hash = "#/?" + new URLSearchParams({ filter: expr, since: $("#since").value }); };
+    const filterTo = (expr) => () => { $("#filter").value = expr; location.hash = "#/?" + new URLSearchParams({ filter: expr, since: $("#map-since").value }); };
     const q = (v) => '"' + String(v).replace(/\\/g, "\\\\").replace(/"/g, '\\"') + '"';
     for (const e of m.edges) {
       const a = pos.get(e.from), b = pos.get(e.to); if (!a || !b) continue;
@@ -556,6 +556,7 @@ document.querySelectorAll("#statements th[data-sort]").forEach((th) => th.addEve
 }));
 $("#db-service").addEventListener("change", showDatabase);
 $("#db-since").addEventListener("change", showDatabase);
+$("#map-since").addEventListener("change", showMap);
 
 // Comparing two traces: spans are matched by their path from the root, of
 // names and what each did (its statement, request or operation; a repeat
