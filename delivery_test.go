@@ -134,6 +134,7 @@ func TestDeliverySustained(t *testing.T) {
 // A segment too large for one datagram keeps as many subsegments as fit
 // in its own document, which goes first; the rest follow on their own.
 func TestDeliveryOfSplitSegment(t *testing.T) {
+	serviceHeap(t)
 	d := xraytest.NewDaemon(t)
 	r, err := xray.New(xray.Config{DaemonAddr: d.Addr(), SamplingStrategy: sampling.Always, StreamingThreshold: -1})
 	if err != nil {

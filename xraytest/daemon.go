@@ -94,7 +94,7 @@ func (d *Daemon) Close() {
 func (d *Daemon) serve() {
 	defer close(d.done)
 	buf := make([]byte, 1<<16)
-	chunk := make([]byte, 0, 4<<20)
+	chunk := make([]byte, 0, 256<<10)
 	for {
 		n, _, err := d.conn.ReadFromUDP(buf)
 		if err != nil {
@@ -104,7 +104,9 @@ func (d *Daemon) serve() {
 			return
 		}
 		if cap(chunk)-len(chunk) < n {
-			chunk = make([]byte, 0, max(cap(chunk), n))
+			// Each chunk twice the last, up to 4 MB: few allocations for
+			// many datagrams, and no large one for a short test.
+			chunk = make([]byte, 0, max(min(2*cap(chunk), 4<<20), n))
 		}
 		start := len(chunk)
 		chunk = append(chunk, buf[:n]...)
