@@ -114,7 +114,7 @@ func TestViewerInBrowser(t *testing.T) {
 		dragAroundSlowest(),
 		chromedp.Poll(`document.querySelectorAll('#traces tbody tr.row').length === 1`, nil),
 		chromedp.Evaluate(`[document.querySelector('#traces tbody tr.row').dataset.trace,
-			Array.from(document.querySelectorAll('#scatter .pt')).sort((a, b) => a.cy.baseVal.value - b.cy.baseVal.value)[0].dataset.trace]`, &picked),
+			`+slowestPoint+`.id]`, &picked),
 		chromedp.FullScreenshot(&scatterShot, 100),
 		chromedp.Click(`#clear-selection`, chromedp.ByQuery),
 		chromedp.Poll(`document.querySelectorAll('#traces tbody tr.row').length > 1`, nil),
@@ -251,13 +251,17 @@ func TestViewerInBrowser(t *testing.T) {
 	}
 }
 
+// slowestPoint is, in the page, the scatter plot's highest point (the
+// slowest trace): its position in the canvas and its trace ID.
+const slowestPoint = `scatterState.pts.reduce((a, b) => (b.y < a.y ? b : a))`
+
 // dragAroundSlowest drags the mouse over the scatter plot around its
 // highest point (the slowest trace).
 func dragAroundSlowest() chromedp.Action {
 	return chromedp.ActionFunc(func(ctx context.Context) error {
 		var c []float64
-		if err := chromedp.Evaluate(`(() => { const p = Array.from(document.querySelectorAll('#scatter .pt')).sort((a, b) => a.cy.baseVal.value - b.cy.baseVal.value)[0].getBoundingClientRect();
-			return [p.x + p.width / 2, p.y + p.height / 2]; })()`, &c).Do(ctx); err != nil {
+		if err := chromedp.Evaluate(`(() => { const p = `+slowestPoint+`, r = document.querySelector('#scatter canvas').getBoundingClientRect();
+			return [r.x + p.x, r.y + p.y]; })()`, &c).Do(ctx); err != nil {
 			return err
 		}
 		x, y := c[0], c[1]

@@ -2,6 +2,7 @@ package demo_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"strings"
@@ -98,5 +99,39 @@ func waitStored(t *testing.T, l *local.Local, n int64) {
 			t.Fatalf("%d documents stored, want %d", l.Store.Stats(context.Background()).Documents, n)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// The list is drawn from markup: names and annotations that are markup
+// themselves show as text and run nothing.
+func TestListShowsMarkupAsText(t *testing.T) {
+	exe := chromium(t)
+	l := start(t)
+	const hdr = "{\"format\":\"json\",\"version\":1}\n"
+	name := `<img src=x onerror="window.pwned=1">`
+	ann := `"><script>window.pwned=2</script>`
+	now := float64(time.Now().Unix())
+	doc, _ := json.Marshal(map[string]any{"name": name, "id": "00000000000000a1", "trace_id": "1-5f84c7a1-0000000000000000000000a1",
+		"start_time": now, "end_time": now + 0.01, "annotations": map[string]any{"k'\"<": ann}})
+	conn, err := net.Dial("udp", l.Daemon.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Write(append([]byte(hdr), doc...))
+	conn.Close()
+	waitStored(t, l, 1)
+	var shown, annShown string
+	var pwned bool
+	if err := chromedp.Run(browser(t, exe),
+		chromedp.Navigate("http://"+l.HTTPAddr+"/"),
+		chromedp.WaitVisible(`#traces tbody tr.row`, chromedp.ByQuery),
+		chromedp.Text(`#traces tbody tr.row td:nth-child(2)`, &shown, chromedp.ByQuery),
+		chromedp.Text(`#traces tbody tr.row .ann`, &annShown, chromedp.ByQuery),
+		chromedp.Evaluate(`window.pwned !== undefined || document.querySelector('#traces img, #traces script') !== null`, &pwned),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if shown != name || annShown != `k'"<=`+ann || pwned {
+		t.Errorf("name shown as %q, annotation as %q, markup ran or was inserted: %v", shown, annShown, pwned)
 	}
 }

@@ -48,7 +48,8 @@ func TestScaleInBrowser(t *testing.T) {
 		}
 	}
 	t.Logf("%d traces written in %v", n, time.Since(t0).Round(time.Millisecond))
-	for _, path := range []string{"/api/traces?limit=200&since=1h", "/api/scatter?since=1h", "/api/suggest", "/api/traces/1-5f84c7a1-000000000000000000000007", "/api/services?since=1h", "/api/database?since=1h"} {
+	// get times one API request, its answer read whole.
+	get := func(path string) time.Duration {
 		t1 := time.Now()
 		resp, err := http.Get("http://" + l.HTTPAddr + path)
 		if err != nil {
@@ -56,7 +57,22 @@ func TestScaleInBrowser(t *testing.T) {
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		t.Logf("API %-50s %v", path, time.Since(t1).Round(time.Millisecond))
+		return time.Since(t1)
+	}
+	for _, path := range []string{"/api/traces?limit=100&since=1h", "/api/scatter?since=1h", "/api/suggest", "/api/traces/1-5f84c7a1-000000000000000000000007", "/api/services?since=1h", "/api/database?since=1h"} {
+		t.Logf("API %-50s %v (while xray local computes the views it keeps)", path, get(path).Round(time.Millisecond))
+	}
+	// The pages are measured once xray local has computed the views it
+	// keeps (the map, the database page, the suggestions, the scatter
+	// plot) after the writes: until each answers from memory, or 60 s.
+	settle := time.Now()
+	for _, path := range []string{"/api/services?since=1h", "/api/database?since=1h", "/api/suggest", "/api/scatter?since=1h"} {
+		for time.Since(settle) < time.Minute && get(path) > 20*time.Millisecond {
+		}
+	}
+	t.Logf("views kept after %v", time.Since(settle).Round(time.Millisecond))
+	for _, path := range []string{"/api/scatter?since=1h", "/api/services?since=1h", "/api/database?since=1h"} {
+		t.Logf("API %-50s %v (kept)", path, get(path).Round(time.Millisecond))
 	}
 	// From the navigation's start (performance.now's origin) to the page's
 	// content drawn: loading the page, its script, the API answers and the
@@ -66,13 +82,18 @@ func TestScaleInBrowser(t *testing.T) {
 		var best float64
 		for i := range 4 {
 			var ms float64
+			var diag string
 			if err := chromedp.Run(ctx,
 				chromedp.Navigate("about:blank"),
 				chromedp.Navigate("http://"+l.HTTPAddr+"/"+hash),
 				chromedp.Poll(ready, nil, chromedp.WithPollingInterval(time.Millisecond)),
 				chromedp.Evaluate(`performance.now()`, &ms),
+				chromedp.Evaluate(`JSON.stringify([performance.getEntriesByType('navigation').map(e => [Math.round(e.responseEnd), Math.round(e.domContentLoadedEventEnd), Math.round(e.loadEventEnd)]), performance.getEntriesByType('resource').map(e => [e.name.split('/').pop().slice(0, 30), Math.round(e.startTime), Math.round(e.responseEnd)]), performance.getEntriesByType('paint').map(e => [e.name, Math.round(e.startTime)]), performance.getEntriesByType('mark').map(e => [e.name, Math.round(e.startTime)])])`, &diag),
 			); err != nil {
 				t.Fatalf("%s: %v", hash, err)
+			}
+			if os.Getenv("XRAY_SCALE_DIAG") != "" {
+				t.Logf("%s %.0f ms: %s", hash, ms, diag)
 			}
 			if i > 0 && (best == 0 || ms < best) {
 				best = ms
@@ -81,7 +102,7 @@ func TestScaleInBrowser(t *testing.T) {
 		return best
 	}
 	for _, p := range []struct{ name, hash, ready string }{
-		{"trace list (200 rows) with its scatter plot", "#/", `document.querySelectorAll('#traces tbody tr.row').length === 200 && document.querySelectorAll('#scatter .pt').length > 200`},
+		{"trace list (100 rows) with its scatter plot", "#/", `document.querySelectorAll('#traces tbody tr.row').length === 100 && scatterState.pts.length > 1000`},
 		{"a trace", "#/trace/1-5f84c7a1-000000000000000000000007", `document.querySelectorAll('#waterfall .wf-row').length === 4`},
 		{"service map (last hour)", "#/map", `document.querySelectorAll('#map svg .map-node').length > 0`},
 		{"database page (last hour)", "#/db", `document.querySelectorAll('#statements tbody tr.stmt').length > 0`},

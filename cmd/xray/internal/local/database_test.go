@@ -1,11 +1,13 @@
 package local
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/openxray/xray/cmd/xray/internal/daemon"
 	"github.com/openxray/xray/cmd/xray/internal/store"
 )
 
@@ -130,5 +132,49 @@ func TestScatterPoints(t *testing.T) {
 	}
 	if code := getJSON(t, l, "/api/scatter?filter=nonsense+%3D", &v); code != 400 {
 		t.Errorf("a bad filter: status %d, want 400", code)
+	}
+}
+
+// Past store.MaxPoints, the plot's points are a sample spread over the
+// whole range, with every failure.
+func TestScatterSample(t *testing.T) {
+	l := start(t)
+	const n = 5000
+	now := float64(time.Now().Unix()) - 600
+	var batch []daemon.Document
+	for i := range n {
+		d, err := daemon.ParseDocument([]byte(fmt.Sprintf(`{"name":"svc","id":"%016x","trace_id":"1-5f000004-%024x","start_time":%f,"end_time":%f,"fault":%v}`,
+			i+1, i+1, now+float64(i)/10, now+float64(i)/10+0.01, i%100 == 7)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		batch = append(batch, d)
+	}
+	if err := l.Store.Write(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Points  [][]any `json:"points"`
+		Total   int     `json:"total"`
+		Sampled bool    `json:"sampled"`
+	}
+	if code := getJSON(t, l, "/api/scatter?since=1h", &v); code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	if v.Total != n || !v.Sampled || len(v.Points) < store.MaxPoints/2 || len(v.Points) > store.MaxPoints {
+		t.Fatalf("%d points of %d (sampled %v), want about %d", len(v.Points), v.Total, v.Sampled, store.MaxPoints*3/4+n/100)
+	}
+	faults := 0
+	oldest, newest := v.Points[len(v.Points)-1][0].(float64), v.Points[0][0].(float64)
+	for _, p := range v.Points {
+		if p[2].(float64) == store.PointFault {
+			faults++
+		}
+	}
+	if faults != n/100 {
+		t.Errorf("%d faults among the points, want all %d", faults, n/100)
+	}
+	if oldest > now+50 || newest < now+float64(n)/10-50 {
+		t.Errorf("the points span %.0f to %.0f s after the first trace, want the whole 0 to %d s", oldest-now, newest-now, n/10)
 	}
 }

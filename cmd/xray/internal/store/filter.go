@@ -8,6 +8,15 @@ import (
 	"unicode/utf8"
 )
 
+// CheckFilter reports whether expr is a filter expression the store
+// accepts: nil, or a *FilterError saying why not.
+func CheckFilter(expr string) error {
+	if _, _, err := compileFilter(expr); err != nil {
+		return &FilterError{err}
+	}
+	return nil
+}
+
 // A filter expression is a subset of X-Ray's syntax:
 //
 //	fault | error | throttle | ok

@@ -8,6 +8,7 @@ import (
 	"math"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -97,12 +98,10 @@ func (s *Store) Traces(ctx context.Context, q Query) ([]Summary, error) {
 }
 
 // MaxPoints bounds the scatter plot's points.
-const MaxPoints = 5000
+const MaxPoints = 2000
 
 // Point is one trace in the scatter plot: its start (Unix seconds), its
 // duration (seconds), its status (Fault|Error|Throttle bits) and its ID.
-// It is encoded as a JSON array, [start, duration, status, id], to keep
-// thousands of them small.
 type Point struct {
 	Start, Duration float64
 	Status          int
@@ -116,37 +115,69 @@ const (
 	PointThrottle
 )
 
-// MarshalJSON encodes p as [start, duration, status, id].
-func (p Point) MarshalJSON() ([]byte, error) {
-	return json.Marshal([]any{p.Start, p.Duration, p.Status, p.TraceID})
+// Points is a list of points, encoded as one JSON array of arrays.
+type Points []Point
+
+// MarshalJSON encodes ps as [[start, duration, status, id], ...], by hand:
+// thousands of them are one scatter plot's answer.
+func (ps Points) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 2+len(ps)*72)
+	b = append(b, '[')
+	for i, p := range ps {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendFloat(b, p.Start, 'f', 6, 64)
+		b = append(b, ',')
+		b = strconv.AppendFloat(b, p.Duration, 'g', 6, 64)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, int64(p.Status), 10)
+		b = append(b, ',')
+		b = strconv.AppendQuote(b, p.TraceID) // a checked trace ID: ASCII
+		b = append(b, ']')
+	}
+	return append(b, ']'), nil
 }
 
-// Points returns the newest traces matching q (q.Limit, up to MaxPoints)
-// as points for the scatter plot, and how many traces match in all.
-func (s *Store) Points(ctx context.Context, q Query) (points []Point, total int, err error) {
+// Points returns up to q.Limit (at most MaxPoints) of the traces matching
+// q as points for the scatter plot, newest first, and how many match in
+// all. When more match, they are a sample spread over the whole range
+// (sampled is true): every trace with a fault, error or throttle, and of
+// the others one in k, picked by a hash of the row so that no pattern in
+// the data lines up with the stride.
+func (s *Store) Points(ctx context.Context, q Query) (points Points, total int, sampled bool, err error) {
 	cond, args, err := q.where()
 	if err != nil {
-		return nil, 0, err
-	}
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM traces t WHERE `+cond, args...).Scan(&total); err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	limit := q.Limit
 	if limit <= 0 || limit > MaxPoints {
 		limit = MaxPoints
 	}
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM traces t WHERE `+cond, args...).Scan(&total); err != nil {
+		return nil, 0, false, err
+	}
+	if total > limit {
+		// Three quarters of the points for the sample, the rest for the
+		// failures; past the limit, the newest.
+		k := (total + limit*3/4 - 1) / (limit * 3 / 4)
+		cond = "(" + cond + ") AND ((t.rowid * 2654435761) % ? = 0 OR t.fault OR t.error OR t.throttle)"
+		args = append(args, k)
+		sampled = true
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT t.trace_id, t.start_time, t.end_time - t.start_time, t.fault, t.error, t.throttle
 		FROM traces t WHERE `+cond+` ORDER BY t.start_time DESC LIMIT ?`, append(args, limit)...)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, false, err
 	}
 	defer rows.Close()
-	points = []Point{}
+	points = Points{}
 	for rows.Next() {
 		var p Point
 		var fault, errFlag, throttle bool
 		if err := rows.Scan(&p.TraceID, &p.Start, &p.Duration, &fault, &errFlag, &throttle); err != nil {
-			return nil, 0, err
+			return nil, 0, false, err
 		}
 		p.Start, p.Duration = finite(p.Start), finite(p.Duration)
 		if fault {
@@ -160,7 +191,7 @@ func (s *Store) Points(ctx context.Context, q Query) (points []Point, total int,
 		}
 		points = append(points, p)
 	}
-	return points, total, rows.Err()
+	return points, total, sampled, rows.Err()
 }
 
 // where compiles q's filter and range into a condition on traces t.

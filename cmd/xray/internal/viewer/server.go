@@ -256,17 +256,35 @@ func (s *Server) answerQuery(w http.ResponseWriter, r *http.Request, err error, 
 	}
 }
 
-// scatter answers the scatter plot: the newest traces matching the filter
-// and range (up to store.MaxPoints) as [start, duration, status, id], and
-// how many match in all.
+// scatter answers the scatter plot: the traces matching the filter and
+// range as [start, duration, status, id], up to store.MaxPoints of them
+// (a sample over the range when more match: sampled), and how many match
+// in all. The answer is a kept view (views.go): sampling reads every
+// matching trace.
 func (s *Server) scatter(w http.ResponseWriter, r *http.Request) {
-	from, to, err := parseRange(r)
+	rs, err := parseSpec(r)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	points, total, err := s.Store.Points(r.Context(), store.Query{Filter: r.URL.Query().Get("filter"), From: from, To: to})
-	s.answerQuery(w, r, err, map[string]any{"points": points, "total": total})
+	q := r.URL.Query()
+	filter, to := q.Get("filter"), q.Get("to")
+	if err := store.CheckFilter(filter); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	_, toTime, _ := parseRange(r) // checked by parseSpec
+	s.answerView(w, r, rs.key("scatter", filter, to), rs.maxAge(), s.scatterFor(rs, filter, toTime))
+}
+
+func (s *Server) scatterFor(rs rangeSpec, filter string, to time.Time) func(ctx context.Context) (any, error) {
+	return func(ctx context.Context) (any, error) {
+		points, total, sampled, err := s.Store.Points(ctx, store.Query{Filter: filter, From: rs.start(), To: to})
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"points": points, "total": total, "sampled": sampled}, nil
+	}
 }
 
 func (s *Server) trace(w http.ResponseWriter, r *http.Request) {
@@ -293,13 +311,13 @@ func (s *Server) services(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err)
 		return
 	}
-	s.answerView(w, r, rs.key("services"), s.servicesFor(rs))
+	s.answerView(w, r, rs.key("services"), rs.maxAge(), s.servicesFor(rs))
 }
 
 // answerView answers with the kept view key, computed by compute when
 // there is none fresh (views.go).
-func (s *Server) answerView(w http.ResponseWriter, r *http.Request, key string, compute func(ctx context.Context) (any, error)) {
-	body, err := s.views.get(r.Context(), key, compute)
+func (s *Server) answerView(w http.ResponseWriter, r *http.Request, key string, maxAge time.Duration, compute func(ctx context.Context) (any, error)) {
+	body, err := s.views.get(r.Context(), key, maxAge, compute)
 	if err != nil {
 		s.storeError(w, r, err)
 		return
@@ -365,13 +383,13 @@ func (s *Server) database(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	service := r.URL.Query().Get("service")
-	s.answerView(w, r, rs.key("database", service), s.databaseFor(rs, service))
+	s.answerView(w, r, rs.key("database", service), rs.maxAge(), s.databaseFor(rs, service))
 }
 
 // suggest answers the search builder: services, root names, annotation
 // keys and their most common values.
 func (s *Server) suggest(w http.ResponseWriter, r *http.Request) {
-	s.answerView(w, r, "suggest", s.suggestions)
+	s.answerView(w, r, "suggest", maxAge(0), s.suggestions)
 }
 
 func (s *Server) suggestions(ctx context.Context) (any, error) { return s.Store.Suggest(ctx) }

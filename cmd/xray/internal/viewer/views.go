@@ -14,20 +14,31 @@ import (
 
 // The service map and the database page aggregate every trace of their
 // range: on a store of 100,000 traces that takes half a second. The search
-// builder's suggestions count every annotation. Their
+// builder's suggestions count every annotation, the scatter plot's sample
+// reads every trace of its range. Their
 // answers are kept (views) and reused while the store has not changed
-// since (Store.Generation) and for at most viewMaxAge, since their range
-// moves with the clock. KeepFresh recomputes the views that were asked for
+// since (Store.Generation) and for at most maxAge, since their range moves
+// with the clock. KeepFresh recomputes the views that were asked for
 // recently, and the pages' defaults, after each write, so that opening a
 // page answers from memory.
 const (
-	viewMaxAge    = time.Minute
 	viewHot       = 10 * time.Minute       // a view asked for this recently is kept fresh
 	viewDebounce  = 250 * time.Millisecond // after a write, before recomputing
-	viewRefresh   = viewMaxAge / 2         // recompute hot views at least this often
+	viewTick      = 5 * time.Second        // how often KeepFresh looks for aged views
 	maxViews      = 64                     // distinct views remembered
 	viewRecompute = 10 * time.Second       // a recomputation's time limit
 )
+
+// maxAge is how long an answer over the last since holds when nothing is
+// written: a twelfth of the range (what ages out of it meanwhile), between
+// 10 seconds and 5 minutes. A view without a moving range (since 0) holds
+// 5 minutes.
+func maxAge(since time.Duration) time.Duration {
+	if since <= 0 {
+		return 5 * time.Minute
+	}
+	return min(max(since/12, 10*time.Second), 5*time.Minute)
+}
 
 type views struct {
 	st *store.Store
@@ -38,6 +49,7 @@ type views struct {
 // view is one kept answer, and how to compute it again.
 type view struct {
 	compute func(ctx context.Context) (any, error)
+	maxAge  time.Duration
 
 	mu   sync.Mutex // held while computing, so one request computes and others wait
 	gen  uint64     // the store's generation the answer was computed from
@@ -49,14 +61,14 @@ type view struct {
 func newViews(st *store.Store) *views { return &views{st: st, m: map[string]*view{}} }
 
 // get returns the answer for key, computing it when there is no fresh one.
-func (vs *views) get(ctx context.Context, key string, compute func(ctx context.Context) (any, error)) ([]byte, error) {
+func (vs *views) get(ctx context.Context, key string, maxAge time.Duration, compute func(ctx context.Context) (any, error)) ([]byte, error) {
 	vs.mu.Lock()
 	v := vs.m[key]
 	if v == nil {
 		if len(vs.m) >= maxViews {
 			vs.evictLocked()
 		}
-		v = &view{compute: compute}
+		v = &view{compute: compute, maxAge: maxAge}
 		vs.m[key] = v
 	}
 	v.used = time.Now()
@@ -70,7 +82,7 @@ func (v *view) answer(ctx context.Context, st *store.Store, force bool) ([]byte,
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	gen := st.Generation()
-	if !force && v.body != nil && v.gen == gen && time.Since(v.at) < viewMaxAge {
+	if !force && v.body != nil && v.gen == gen && time.Since(v.at) < v.maxAge {
 		return v.body, nil
 	}
 	at := time.Now()
@@ -116,7 +128,7 @@ func (vs *views) hot() []*view {
 func (vs *views) refresh(ctx context.Context) {
 	for _, v := range vs.hot() {
 		v.mu.Lock()
-		stale := v.body == nil || v.gen != vs.st.Generation() || time.Since(v.at) > viewRefresh
+		stale := v.body == nil || v.gen != vs.st.Generation() || time.Since(v.at) > v.maxAge/2
 		v.mu.Unlock()
 		if !stale {
 			continue
@@ -133,21 +145,23 @@ func (vs *views) refresh(ctx context.Context) {
 // KeepFresh keeps the service map's and the database page's answers, and
 // the search builder's suggestions, computed ahead of requests until ctx is
 // done: the pages' defaults from the start, and every view asked for in the last ten minutes, after each
-// write to the store (once writes pause for a quarter of a second) and at
-// least every half minute. Without it the answers are computed on request
+// write to the store (once writes pause for a quarter of a second) and
+// when half their maxAge has passed. Without it the answers are computed on request
 // and kept while the store does not change.
 func (s *Server) KeepFresh(ctx context.Context) {
 	s.once.Do(s.init)
 	ch, cancel := s.Store.Subscribe()
 	defer cancel()
-	tick := time.NewTicker(viewRefresh)
+	tick := time.NewTicker(viewTick)
 	defer tick.Stop()
 	for _, since := range defaultSinces {
 		rs := rangeSpec{since: since}
-		s.views.get(ctx, rs.key("services"), s.servicesFor(rs))
-		s.views.get(ctx, rs.key("database", ""), s.databaseFor(rs, ""))
+		s.views.get(ctx, rs.key("services"), rs.maxAge(), s.servicesFor(rs))
+		s.views.get(ctx, rs.key("database", ""), rs.maxAge(), s.databaseFor(rs, ""))
 	}
-	s.views.get(ctx, "suggest", s.suggestions)
+	s.views.get(ctx, "suggest", maxAge(0), s.suggestions)
+	list := rangeSpec{since: time.Hour} // the list's default
+	s.views.get(ctx, list.key("scatter", "", ""), list.maxAge(), s.scatterFor(list, "", time.Time{}))
 	debounce := time.NewTimer(viewDebounce)
 	defer debounce.Stop()
 	for {
@@ -189,6 +203,15 @@ func parseSpec(r *http.Request) (rangeSpec, error) {
 	}
 	d, _ := time.ParseDuration(r.URL.Query().Get("since")) // parseRange checked it
 	return rangeSpec{since: d}, nil
+}
+
+// maxAge is how long an answer over the range holds (a fixed one does not
+// move).
+func (rs rangeSpec) maxAge() time.Duration {
+	if !rs.from.IsZero() {
+		return maxAge(0)
+	}
+	return maxAge(rs.since)
 }
 
 // start is where the range begins now.

@@ -19,6 +19,9 @@ async function api(path) {
   return body;
 }
 
+// esc makes any value safe as HTML text or a quoted attribute value.
+const esc = (v) => String(v).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+
 function badges(x) {
   const out = [];
   if (x.fault) out.push(el("span", { class: "badge b-fault" }, "fault"));
@@ -28,30 +31,50 @@ function badges(x) {
 }
 
 // scatter draws the traces of the list's filter and range over time (x)
-// and duration (y, log scale), coloured by status: the newest 5,000 of them
-// (/api/scatter), not only the listed ones. Dragging a rectangle lists the
-// traces inside it (a query on the server, so traces the list's first page
-// did not hold are found); the chip above the list clears the selection.
-let listTraces = [], listTotal = 0, selection = null, drag = null;
+// and duration (y, log scale), coloured by status: all of them
+// (/api/scatter: up to 2,000, sampled over the range when more match), not
+// only the listed ones, on a canvas (thousands of SVG
+// elements take the page hundreds of milliseconds to lay out). Hovering a
+// point tells its duration, clicking it opens its trace. Dragging a
+// rectangle lists the traces inside it (a query on the server, so traces
+// the list's first page did not hold are found); the chip above the list
+// clears the selection. scatterState keeps the points' positions (CSS
+// pixels in the canvas) for hovering, and for tests.
+let listTraces = [], listTotal = 0, scatterNote = "", selection = null, drag = null, scatterState = { pts: [] };
 
 // One listener for the end of a drag, wherever the mouse is released.
 window.addEventListener("mouseup", (e) => {
   if (!drag || !drag.start) return;
   const [cx, cy] = drag.at(e), [sx, sy] = drag.start;
   drag.start = null;
-  drag.band.setAttribute("width", 0); drag.band.setAttribute("height", 0);
-  if (Math.abs(cx - sx) < 3 && Math.abs(cy - sy) < 3) return;
+  drag.band.hidden = true;
+  if (Math.abs(cx - sx) < 3 && Math.abs(cy - sy) < 3) {
+    const p = nearestPoint(cx, cy);
+    if (p) location.hash = "#/trace/" + p.id;
+    return;
+  }
   selection = { from: drag.xi(Math.min(sx, cx)), to: drag.xi(Math.max(sx, cx)), min: drag.yi(Math.max(sy, cy)), max: drag.yi(Math.min(sy, cy)) };
   loadList();
 });
 const FAULT = 1, ERROR = 2, THROTTLE = 4;
+function nearestPoint(x, y) {
+  let best = null, bd = 36; // within 6 px
+  for (const p of scatterState.pts) {
+    const d = (p.x - x) ** 2 + (p.y - y) ** 2;
+    if (d < bd) { bd = d; best = p; }
+  }
+  return best;
+}
 function scatter(points) {
   const box = $("#scatter"), W = box.clientWidth || 900, H = 150, P = 28;
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("width", W); svg.setAttribute("height", H); svg.setAttribute("class", "scatter");
-  const add = (tag, attrs, text) => { const e = document.createElementNS(ns, tag); for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v); if (text) e.textContent = text; svg.append(e); return e; };
+  scatterState = { pts: [] };
   if (!points.length) { box.replaceChildren(); return; }
+  const canvas = document.createElement("canvas"), dpr = window.devicePixelRatio || 1;
+  canvas.width = W * dpr; canvas.height = H * dpr;
+  canvas.style.width = W + "px"; canvas.style.height = H + "px";
+  const g = canvas.getContext("2d");
+  g.scale(dpr, dpr);
+  const css = getComputedStyle(document.documentElement), v = (name) => css.getPropertyValue(name).trim();
   let t0 = Infinity, t1 = -Infinity, d0 = Infinity, d1 = -Infinity;
   for (const [t, d] of points) { t0 = Math.min(t0, t); t1 = Math.max(t1, t); d0 = Math.min(d0, d); d1 = Math.max(d1, d); }
   t1 = Math.max(t1, t0 + 1e-3);
@@ -60,45 +83,54 @@ function scatter(points) {
   const y = (dur) => H - P + 10 - ((Math.log10(Math.max(dur, 1e-5)) - l0) / (l1 - l0)) * (H - P);
   const xi = (px) => t0 + ((px - P) / (W - 2 * P)) * (t1 - t0);
   const yi = (py) => Math.pow(10, l0 + ((H - P + 10 - py) / (H - P)) * (l1 - l0));
-  add("line", { x1: P, y1: H - P + 10, x2: W - P, y2: H - P + 10, stroke: "var(--line)" });
-  add("text", { x: 2, y: 12, fill: "var(--muted)", "font-size": 10 }, ms(Math.pow(10, l1)));
-  add("text", { x: 2, y: H - P + 8, fill: "var(--muted)", "font-size": 10 }, ms(Math.pow(10, l0)));
-  // One string of markup for thousands of points is much faster than a
-  // DOM call per point; the IDs are checked trace IDs.
-  let dots = "";
-  for (const [t, d, st, id] of points) {
-    const fill = st & FAULT ? "var(--fault)" : st & THROTTLE ? "var(--throttle)" : st & ERROR ? "var(--error)" : "var(--seg)";
-    dots += `<circle class="pt" cx="${x(t).toFixed(1)}" cy="${y(d).toFixed(1)}" r="3.5" fill="${fill}" data-trace="${/^[0-9a-f-]+$/.test(id) ? id : ""}"><title>${ms(d)}</title></circle>`;
+  g.strokeStyle = v("--line"); g.beginPath(); g.moveTo(P, H - P + 10.5); g.lineTo(W - P, H - P + 10.5); g.stroke();
+  g.fillStyle = v("--muted"); g.font = "10px system-ui, sans-serif";
+  g.fillText(ms(Math.pow(10, l1)), 2, 12); g.fillText(ms(Math.pow(10, l0)), 2, H - P + 8);
+  // One path of small squares per colour (a software canvas draws
+  // thousands of squares much faster than circles), the failures last,
+  // over the rest.
+  const colours = [["--seg", (st) => !st], ["--error", (st) => st === ERROR], ["--throttle", (st) => st & THROTTLE && !(st & FAULT)], ["--fault", (st) => st & FAULT]];
+  for (const [t, d, st, id] of points) scatterState.pts.push({ x: x(t), y: y(d), d, st, id });
+  for (const [name, has] of colours) {
+    g.fillStyle = v(name); g.beginPath();
+    for (const p of scatterState.pts) if (has(p.st)) g.rect(p.x - 2.5, p.y - 2.5, 5, 5);
+    g.fill();
   }
-  const g = document.createElementNS(ns, "g");
-  g.innerHTML = dots;
-  svg.append(g);
-  const band = add("rect", { class: "band", x: 0, y: 0, width: 0, height: 0, fill: "var(--remote)", "fill-opacity": 0.15, stroke: "var(--remote)" });
-  const at = (e) => { const r = svg.getBoundingClientRect(); return [e.clientX - r.left, e.clientY - r.top]; };
+  const band = el("div", { class: "band", hidden: true });
+  const at = (e) => { const r = canvas.getBoundingClientRect(); return [e.clientX - r.left, e.clientY - r.top]; };
   drag = { start: null, band, at, xi, yi };
-  svg.addEventListener("mousedown", (e) => { drag.start = at(e); e.preventDefault(); });
-  svg.addEventListener("mousemove", (e) => {
-    if (!drag.start) return;
-    const [cx, cy] = at(e), [sx, sy] = drag.start;
-    band.setAttribute("x", Math.min(sx, cx)); band.setAttribute("y", Math.min(sy, cy));
-    band.setAttribute("width", Math.abs(cx - sx)); band.setAttribute("height", Math.abs(cy - sy));
+  canvas.addEventListener("mousedown", (e) => { drag.start = at(e); e.preventDefault(); });
+  canvas.addEventListener("mousemove", (e) => {
+    const [cx, cy] = at(e);
+    if (!drag.start) {
+      const p = nearestPoint(cx, cy);
+      canvas.title = p ? `${ms(p.d)} · ${p.st & FAULT ? "fault" : p.st & ERROR ? "error" : p.st & THROTTLE ? "throttled" : "ok"} · click to open` : "Drag a rectangle to list the traces inside it";
+      canvas.style.cursor = p ? "pointer" : "crosshair";
+      return;
+    }
+    const [sx, sy] = drag.start;
+    Object.assign(band.style, { left: Math.min(sx, cx) + "px", top: Math.min(sy, cy) + "px", width: Math.abs(cx - sx) + "px", height: Math.abs(cy - sy) + "px" });
+    band.hidden = false;
   });
-  box.replaceChildren(svg);
+  box.replaceChildren(canvas, band);
 }
 
+$("#traces tbody").addEventListener("click", (e) => {
+  const tr = e.target.closest("tr.row");
+  if (tr) location.hash = "#/trace/" + tr.dataset.trace;
+});
 function renderList() {
   const tbody = $("#traces tbody");
   const shown = listTraces;
   $("#selection").replaceChildren(...(selection ? [
-    `${shown.length}${shown.length === 200 ? "+" : ""} traces between ${ms(selection.min)} and ${ms(selection.max)}, ${new Date(selection.from * 1000).toLocaleTimeString()}–${new Date(selection.to * 1000).toLocaleTimeString()} `,
-    el("button", { id: "clear-selection", onclick: () => { selection = null; loadList(); } }, "clear")] : listTotal > shown.length ? [`the newest ${shown.length} of ${listTotal} traces`] : []));
-  tbody.replaceChildren(...shown.map((t) => el("tr", { class: "row", "data-trace": t.trace_id, onclick: () => (location.hash = "#/trace/" + t.trace_id) },
-    el("td", {}, new Date(t.start_time * 1000).toLocaleTimeString()),
-    el("td", {}, t.name),
-    el("td", {}, ms(t.duration)),
-    el("td", {}, t.http_status || ""),
-    el("td", {}, ...badges(t), (!t.fault && !t.error && !t.throttle) ? "ok" : ""),
-    el("td", {}, ...Object.entries(t.annotations || {}).map(([k, v]) => el("span", { class: "ann" }, k + "=" + v))))));
+    `${shown.length}${shown.length === LIST_ROWS ? "+" : ""} trace${shown.length === 1 ? "" : "s"} between ${ms(selection.min)} and ${ms(selection.max)}, ${new Date(selection.from * 1000).toLocaleTimeString()}–${new Date(selection.to * 1000).toLocaleTimeString()} `,
+    el("button", { id: "clear-selection", onclick: () => { selection = null; loadList(); } }, "clear")] : listTotal > shown.length ? [`the newest ${shown.length} of ${listTotal} traces` + scatterNote] : []));
+  // The rows as one string of markup, every value escaped: two hundred
+  // rows built a node at a time take the page tens of milliseconds more.
+  tbody.innerHTML = shown.map((t) => `<tr class="row" data-trace="${esc(t.trace_id)}"><td>${esc(new Date(t.start_time * 1000).toLocaleTimeString())}</td>` +
+    `<td>${esc(t.name)}</td><td>${esc(ms(t.duration))}</td><td>${esc(t.http_status || "")}</td>` +
+    `<td>${t.fault ? '<span class="badge b-fault">fault</span>' : ""}${t.error ? '<span class="badge b-error">error</span>' : ""}${t.throttle ? '<span class="badge b-throttle">throttle</span>' : ""}${!t.fault && !t.error && !t.throttle ? "ok" : ""}</td>` +
+    `<td>${Object.entries(t.annotations || {}).map(([k, v]) => `<span class="ann">${esc(k + "=" + v)}</span>`).join("")}</td></tr>`).join("");
   if (!shown.length) tbody.replaceChildren(el("tr", {}, el("td", { colspan: 6, class: "muted" }, "No traces match.")));
 }
 
@@ -165,21 +197,40 @@ async function showList() {
 }
 
 // refreshList reloads the scatter plot and the list, keeping the
-// selection: new traces arrived.
+// selection: new traces arrived. Both answers are awaited, then the plot is
+// drawn before the rows go in, so that its width is read from a page not
+// yet holding a page of new rows to lay out.
 async function refreshList() {
-  if (!suggestions) loadSuggestions();
   const q = listQuery();
   try {
-    const [pts] = await Promise.all([api("/api/scatter?" + q), loadList()]);
+    const [pts, traces] = await Promise.all([api("/api/scatter?" + q), fetchList()]);
+    showError("");
     listTotal = pts.total;
+    scatterNote = pts.sampled ? ` · the plot shows ${pts.points.length} of them, spread over the range, every failure included` : "";
     scatter(pts.points);
+    listTraces = traces;
+    renderList();
+  } catch (e) { showError(e.message); }
+  // The builder's choices once the list is drawn: they are not needed
+  // first.
+  if (!suggestions) setTimeout(loadSuggestions);
+}
+
+// LIST_ROWS is how many traces the list shows: the newest of the search,
+// or of the selection; the scatter plot shows the rest.
+const LIST_ROWS = 100;
+
+// loadList lists the newest LIST_ROWS traces of the search, within the scatter
+// plot's selection if there is one.
+async function loadList() {
+  try {
+    listTraces = await fetchList();
+    showError("");
     renderList();
   } catch (e) { showError(e.message); }
 }
 
-// loadList lists the newest 200 traces of the search, within the scatter
-// plot's selection if there is one.
-async function loadList() {
+async function fetchList() {
   const q = listQuery();
   if (selection) {
     const f = q.get("filter");
@@ -188,13 +239,8 @@ async function loadList() {
     q.delete("since");
     q.set("from", selection.from.toFixed(6)); q.set("to", selection.to.toFixed(6));
   }
-  q.set("limit", "200");
-  try {
-    const { traces } = await api("/api/traces?" + q);
-    showError("");
-    listTraces = traces;
-    renderList();
-  } catch (e) { showError(e.message); }
+  q.set("limit", String(LIST_ROWS));
+  return (await api("/api/traces?" + q)).traces;
 }
 
 function colour(n) {
