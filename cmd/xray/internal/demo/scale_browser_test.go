@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -76,30 +77,43 @@ func TestScaleInBrowser(t *testing.T) {
 	}
 	// From the navigation's start (performance.now's origin) to the page's
 	// content drawn: loading the page, its script, the API answers and the
-	// rendering. Each page in a browser of its own, warmed by one load.
-	measure := func(hash, ready string) float64 {
+	// rendering. Each page in a browser of its own, warmed by one load,
+	// then loaded 7 times: the best and the median (this machine's other
+	// work makes single loads vary by 100 ms and more).
+	measure := func(hash, ready string) (best, median float64) {
 		ctx := browser(t, exe)
-		var best float64
-		for i := range 4 {
+		var all []float64
+		for i := range 8 {
 			var ms float64
 			var diag string
-			if err := chromedp.Run(ctx,
-				chromedp.Navigate("about:blank"),
-				chromedp.Navigate("http://"+l.HTTPAddr+"/"+hash),
-				chromedp.Poll(ready, nil, chromedp.WithPollingInterval(time.Millisecond)),
-				chromedp.Evaluate(`performance.now()`, &ms),
-				chromedp.Evaluate(`JSON.stringify([performance.getEntriesByType('navigation').map(e => [Math.round(e.responseEnd), Math.round(e.domContentLoadedEventEnd), Math.round(e.loadEventEnd)]), performance.getEntriesByType('resource').map(e => [e.name.split('/').pop().slice(0, 30), Math.round(e.startTime), Math.round(e.responseEnd)]), performance.getEntriesByType('paint').map(e => [e.name, Math.round(e.startTime)]), performance.getEntriesByType('mark').map(e => [e.name, Math.round(e.startTime)])])`, &diag),
-			); err != nil {
+			it := time.Now()
+			load := func() error {
+				return chromedp.Run(ctx,
+					chromedp.Navigate("about:blank"),
+					chromedp.Navigate("http://"+l.HTTPAddr+"/"+hash),
+					chromedp.Poll(ready, nil, chromedp.WithPollingInterval(time.Millisecond)),
+					chromedp.Evaluate(`performance.now()`, &ms),
+					chromedp.Evaluate(`JSON.stringify([performance.getEntriesByType('navigation').map(e => [Math.round(e.responseEnd), Math.round(e.domContentLoadedEventEnd), Math.round(e.loadEventEnd)]), performance.getEntriesByType('resource').map(e => [e.name.split('/').pop().slice(0, 30), Math.round(e.startTime), Math.round(e.responseEnd)]), performance.getEntriesByType('paint').map(e => [e.name, Math.round(e.startTime)]), performance.getEntriesByType('mark').map(e => [e.name, Math.round(e.startTime)])])`, &diag),
+				)
+			}
+			err := load()
+			for try := 0; try < 2 && err != nil && strings.Contains(err.Error(), "Cannot find context"); try++ {
+				// chromedp can evaluate in the document that a navigation
+				// just replaced: load again.
+				err = load()
+			}
+			if err != nil {
 				t.Fatalf("%s: %v", hash, err)
 			}
 			if os.Getenv("XRAY_SCALE_DIAG") != "" {
-				t.Logf("%s %.0f ms: %s", hash, ms, diag)
+				t.Logf("%s %.0f ms (%v): %s", hash, ms, time.Since(it).Round(time.Millisecond), diag)
 			}
-			if i > 0 && (best == 0 || ms < best) {
-				best = ms
+			if i > 0 {
+				all = append(all, ms)
 			}
 		}
-		return best
+		slices.Sort(all)
+		return all[0], all[len(all)/2]
 	}
 	for _, p := range []struct{ name, hash, ready string }{
 		{"trace list (100 rows) with its scatter plot", "#/", `document.querySelectorAll('#traces tbody tr.row').length === 100 && scatterState.pts.length > 1000`},
@@ -107,6 +121,7 @@ func TestScaleInBrowser(t *testing.T) {
 		{"service map (last hour)", "#/map", `document.querySelectorAll('#map svg .map-node').length > 0`},
 		{"database page (last hour)", "#/db", `document.querySelectorAll('#statements tbody tr.stmt').length > 0`},
 	} {
-		t.Logf("%-45s best of 3: %.0f ms", p.name, measure(p.hash, p.ready))
+		best, median := measure(p.hash, p.ready)
+		t.Logf("%-45s best %.0f ms, median %.0f ms (of 7)", p.name, best, median)
 	}
 }

@@ -12,8 +12,9 @@ const el = (tag, attrs = {}, ...kids) => {
 const ms = (s) => (s * 1000).toFixed(s < 0.01 ? 2 : 1) + " ms";
 const showError = (m) => { $("#err").textContent = m || ""; };
 
-async function api(path) {
-  const r = await fetch(path);
+// api returns the answer of path, or of a request already made for it.
+async function api(path, pending) {
+  const r = await (pending || fetch(path));
   const body = await r.json();
   if (!r.ok) throw new Error(body.error || r.statusText);
   return body;
@@ -202,8 +203,9 @@ async function showList() {
 // yet holding a page of new rows to lay out.
 async function refreshList() {
   const q = listQuery();
+  const e = takeEarly(q);
   try {
-    const [pts, traces] = await Promise.all([api("/api/scatter?" + q), fetchList()]);
+    const [pts, traces] = await Promise.all([api("/api/scatter?" + q, e && e.scatter), fetchList(e && e.list)]);
     showError("");
     listTotal = pts.total;
     scatterNote = pts.sampled ? ` · the plot shows ${pts.points.length} of them, spread over the range, every failure included` : "";
@@ -230,7 +232,15 @@ async function loadList() {
   } catch (e) { showError(e.message); }
 }
 
-async function fetchList() {
+// takeEarly returns the requests index.html made for the first list, once,
+// if they are for query q (and no selection narrows it).
+function takeEarly(q) {
+  const e = window.early;
+  window.early = null;
+  return e && !selection && e.q === q.toString() ? e : null;
+}
+
+async function fetchList(pending) {
   const q = listQuery();
   if (selection) {
     const f = q.get("filter");
@@ -240,7 +250,7 @@ async function fetchList() {
     q.set("from", selection.from.toFixed(6)); q.set("to", selection.to.toFixed(6));
   }
   q.set("limit", String(LIST_ROWS));
-  return (await api("/api/traces?" + q)).traces;
+  return (await api("/api/traces?" + q, pending)).traces;
 }
 
 function colour(n) {
@@ -699,15 +709,36 @@ route();
 // Live: the list shows new traces as they are stored (server-sent events
 // from /api/events), without a reload.
 let liveTimer = null;
+// live keeps one event stream open while the page is shown, and closes it
+// when the page is hidden or left: a browser holds at most six connections
+// to one host, and a stream left open by each background tab, or by a
+// page kept in the back/forward cache, would use them up.
 function live() {
   if (!window.EventSource) return;
-  const es = new EventSource("/api/events");
-  es.addEventListener("traces", () => {
-    if ($("#list-view").hidden) return;
-    clearTimeout(liveTimer);
-    liveTimer = setTimeout(refreshList, 250);
+  let es = null;
+  const open = () => {
+    if (es) return;
+    es = new EventSource("/api/events");
+    es.addEventListener("traces", () => {
+      if ($("#list-view").hidden) return;
+      clearTimeout(liveTimer);
+      liveTimer = setTimeout(refreshList, 250);
+    });
+    es.onopen = () => $("#live").classList.add("on");
+    es.onerror = () => $("#live").classList.remove("on");
+  };
+  const close = () => {
+    if (!es) return;
+    es.close(); es = null;
+    $("#live").classList.remove("on");
+  };
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden) { close(); return; }
+    open();
+    if (!$("#list-view").hidden) refreshList(); // what arrived meanwhile
   });
-  es.onopen = () => $("#live").classList.add("on");
-  es.onerror = () => $("#live").classList.remove("on");
+  window.addEventListener("pagehide", close);
+  window.addEventListener("pageshow", (e) => { if (e.persisted && !document.hidden) open(); });
+  open();
 }
 live();
