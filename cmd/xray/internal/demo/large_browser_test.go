@@ -50,7 +50,7 @@ func TestLargeTraceInBrowser(t *testing.T) {
 	var shot []byte
 	err := chromedp.Run(browser(t, exe),
 		chromedp.Navigate("http://"+l.HTTPAddr+"/"),
-		chromedp.WaitVisible(`#traces`),
+		chromedp.WaitVisible(`#traces`, chromedp.ByQuery),
 		chromedp.Evaluate(`window.t0 = performance.now(); location.hash = '#/trace/`+trace+`'; 0`, nil),
 		chromedp.Poll(`document.querySelectorAll('#waterfall .wf-row').length > 0`, nil),
 		chromedp.Evaluate(`performance.now() - window.t0`, &loadMs),

@@ -46,7 +46,7 @@ func TestThemesFollowTheSystem(t *testing.T) {
 	err := chromedp.Run(browser(t, exe),
 		scheme("light"),
 		chromedp.Navigate("http://"+l.HTTPAddr+"/"),
-		chromedp.WaitVisible(`#traces`),
+		chromedp.WaitVisible(`#traces`, chromedp.ByQuery),
 		chromedp.Evaluate(background, &light),
 		scheme("dark"),
 		chromedp.Evaluate(background, &dark),

@@ -14,13 +14,12 @@ import (
 
 // The service map and the database page aggregate every trace of their
 // range: on a store of 100,000 traces that takes half a second. The search
-// builder's suggestions count every annotation, the scatter plot's sample
-// reads every trace of its range. Their
-// answers are kept (views) and reused while the store has not changed
-// since (Store.Generation) and for at most maxAge, since their range moves
-// with the clock. KeepFresh recomputes the views that were asked for
-// recently, and the pages' defaults, after each write, so that opening a
-// page answers from memory.
+// builder's suggestions count every annotation; the scatter plot's sample
+// reads every trace of its range. Their answers are kept (views) and
+// reused while the store has not changed since (Store.Generation) and for
+// at most maxAge, since a range moves with the clock. KeepFresh recomputes
+// the views asked for recently, and the pages' defaults, after writes, so
+// that opening a page answers from memory.
 const (
 	viewHot       = 10 * time.Minute       // a view asked for this recently is kept fresh
 	viewDebounce  = 250 * time.Millisecond // after a write, before recomputing
@@ -142,18 +141,15 @@ func (vs *views) refresh(ctx context.Context) {
 	}
 }
 
-// KeepFresh keeps the service map's and the database page's answers, and
-// the search builder's suggestions, computed ahead of requests until ctx is
-// done: the pages' defaults from the start, and every view asked for in the last ten minutes, after each
-// write to the store (once writes pause for a quarter of a second) and
-// when half their maxAge has passed. Without it the answers are computed on request
-// and kept while the store does not change.
+// KeepFresh keeps the kept views (the service map, the database page, the
+// search builder's suggestions, the scatter plot) computed ahead of
+// requests until ctx is done: the pages' defaults from the start, and
+// every view asked for in the last ten minutes after writes to the store
+// (once they pause for a quarter of a second) and when half their maxAge
+// has passed. Without it the answers are computed on request and kept
+// while the store does not change.
 func (s *Server) KeepFresh(ctx context.Context) {
 	s.once.Do(s.init)
-	ch, cancel := s.Store.Subscribe()
-	defer cancel()
-	tick := time.NewTicker(viewTick)
-	defer tick.Stop()
 	for _, since := range defaultSinces {
 		rs := rangeSpec{since: since}
 		s.views.get(ctx, rs.key("services"), rs.maxAge(), s.servicesFor(rs))
@@ -162,17 +158,23 @@ func (s *Server) KeepFresh(ctx context.Context) {
 	s.views.get(ctx, "suggest", maxAge(0), s.suggestions)
 	list := rangeSpec{since: time.Hour} // the list's default
 	s.views.get(ctx, list.key("scatter", "", ""), list.maxAge(), s.scatterFor(list, "", time.Time{}))
-	debounce := time.NewTimer(viewDebounce)
-	defer debounce.Stop()
+	// The store's generation, looked at every viewDebounce: it takes none
+	// of the store's listeners, which are the viewer tabs'.
+	tick := time.NewTicker(viewDebounce)
+	defer tick.Stop()
+	gen, written, looked := s.Store.Generation(), false, time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-ch: // nil when the store has too many listeners: then ticks only
-			debounce.Reset(viewDebounce)
-		case <-debounce.C:
-			s.views.refresh(ctx)
 		case <-tick.C:
+		}
+		if g := s.Store.Generation(); g != gen {
+			gen, written = g, true // still being written: wait for a quiet look
+			continue
+		}
+		if written || time.Since(looked) >= viewTick {
+			written, looked = false, time.Now()
 			s.views.refresh(ctx)
 		}
 	}
