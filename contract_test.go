@@ -47,6 +47,12 @@ func TestFanOutEmitterSeesNoReuse(t *testing.T) {
 	t.Parallel()
 	d := xraytest.NewDaemon(t)
 	udp := xray.NewUDPEmitter(d.Addr(), nil)
+	// This test compares bytes; the delivery tests measure how fast a
+	// reader like the daemon's may be sent to. Here, under the race
+	// detector and beside parallel tests, the reader runs several times
+	// slower than the daemon's (CI lost 44 of 300 datagrams once), so the
+	// emitter is paced for such a reader.
+	udp.SetPacing(4<<20, xray.DefaultPacingBurst)
 	kept := xraytest.NewEmitter()
 	r, err := xray.New(xray.Config{Emitter: fanOut{udp, kept}, SamplingStrategy: sampling.Always})
 	if err != nil {
