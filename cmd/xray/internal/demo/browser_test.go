@@ -29,6 +29,17 @@ func start(t *testing.T) *local.Local {
 	return l
 }
 
+// runDemo runs the demo's flows once against l and returns what it
+// printed.
+func runDemo(t *testing.T, l *local.Local) string {
+	t.Helper()
+	var out bytes.Buffer
+	if err := demo.Run(context.Background(), demo.Options{Local: local.Options{UDP: l.Daemon.Addr().String(), HTTP: l.HTTPAddr}, Once: true, Out: &out}); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	return out.String()
+}
+
 // chromium finds Debian's Chromium, which scripts/test installs. The test
 // fails rather than skips without it.
 func chromium(t *testing.T) string {
@@ -80,12 +91,9 @@ func browser(t *testing.T, exe string) context.Context {
 func TestViewerInBrowser(t *testing.T) {
 	exe := chromium(t)
 	l := start(t)
-	var out bytes.Buffer
-	if err := demo.Run(context.Background(), demo.Options{Local: local.Options{UDP: l.Daemon.Addr().String(), HTTP: l.HTTPAddr}, Once: true, Out: &out}); err != nil {
-		t.Fatalf("demo: %v\n%s", err, out.String())
-	}
-	if !strings.Contains(out.String(), "N+1: the same statement ran 4 times") {
-		t.Errorf("demo output lacks the N+1 note:\n%s", out.String())
+	out := runDemo(t, l)
+	if !strings.Contains(out, "N+1: the same statement ran 4 times") {
+		t.Errorf("demo output lacks the N+1 note:\n%s", out)
 	}
 
 	ctx := browser(t, exe)

@@ -1,7 +1,6 @@
 package demo_test
 
 import (
-	"bytes"
 	"context"
 	"net/url"
 	"os"
@@ -11,8 +10,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/openxray/xray/cmd/xray/internal/demo"
-	"github.com/openxray/xray/cmd/xray/internal/local"
 	"github.com/openxray/xray/cmd/xray/internal/store"
 )
 
@@ -20,10 +17,7 @@ import (
 func TestCompareTracesInBrowser(t *testing.T) {
 	exe := chromium(t)
 	l := start(t)
-	var out bytes.Buffer
-	if err := demo.Run(context.Background(), demo.Options{Local: local.Options{UDP: l.Daemon.Addr().String(), HTTP: l.HTTPAddr}, Once: true, Out: &out}); err != nil {
-		t.Fatalf("demo: %v\n%s", err, out.String())
-	}
+	runDemo(t, l)
 	id := func(flow string) string {
 		list, err := l.Store.Traces(context.Background(), store.Query{Filter: `annotation.flow = "` + flow + `"`, Limit: 1})
 		if err != nil || len(list) != 1 {
@@ -65,10 +59,7 @@ func TestCompareTracesInBrowser(t *testing.T) {
 func TestSearchBuilderInBrowser(t *testing.T) {
 	exe := chromium(t)
 	l := start(t)
-	var out bytes.Buffer
-	if err := demo.Run(context.Background(), demo.Options{Local: local.Options{UDP: l.Daemon.Addr().String(), HTTP: l.HTTPAddr}, Once: true, Out: &out}); err != nil {
-		t.Fatalf("demo: %v\n%s", err, out.String())
-	}
+	runDemo(t, l)
 	var keys, filter, hash string
 	var built, linked int
 	var named bool
